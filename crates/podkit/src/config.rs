@@ -46,6 +46,10 @@ pub struct Config<S> {
     pub service: S,
 }
 
+/// The service config of a service with no sections of its own.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NoSettings {}
+
 /// The sections podkit owns.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]

@@ -110,7 +110,9 @@ async fn kit_middleware(
     let path = req.uri().path().to_owned();
     req.extensions_mut().insert(RequestId(request_id.clone()));
 
-    let span = tracing::info_span!(
+    // ERROR level: the span (and its request_id) stays on error lines even when the
+    // filter is `warn`.
+    let span = tracing::error_span!(
         "http_request",
         otel.name = %format_args!("{} {}", method, route),
         otel.kind = "server",

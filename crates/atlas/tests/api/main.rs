@@ -1,0 +1,8 @@
+//! atlas against the real binary: real sockets, real signals, real config layers.
+//! One test binary (one link step); modules by concern.
+
+mod helpers;
+
+mod config;
+mod lifecycle;
+mod serving;

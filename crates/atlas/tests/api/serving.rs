@@ -1,0 +1,137 @@
+//! Serving: /home, problem bodies, request ids, limits, probes and the probe command.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::{base_env, run, TestApp, BIN};
+
+#[tokio::test]
+async fn home_returns_release_commit_and_build_time() {
+    let app = TestApp::spawn(&[]).await;
+    let res = app.get("/home").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["release"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        body["commit"].is_string() && body["buildTime"].is_string(),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_path_is_404_and_wrong_method_is_405_with_allow_both_as_problems() {
+    let app = TestApp::spawn(&[]).await;
+    let res = app.get("/no/such/path").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    let rid = res.headers()["x-request-id"].to_str().unwrap().to_string();
+    let body: Value = res.json().await.unwrap();
+    for key in [
+        "type",
+        "title",
+        "status",
+        "detail",
+        "instance",
+        "request_id",
+    ] {
+        assert!(body.get(key).is_some(), "{key} missing in {body}");
+    }
+    assert_eq!(body["instance"], "/no/such/path");
+    assert_eq!(body["request_id"], rid);
+
+    let res = app
+        .http
+        .delete(format!("{}/home", app.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+    assert!(res.headers()["allow"].to_str().unwrap().contains("GET"));
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn request_id_is_honoured_echoed_and_logged_with_the_route() {
+    let app = TestApp::spawn(&[]).await;
+    let res = app
+        .http
+        .get(format!("{}/home", app.api))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    let line = app
+        .wait_for_log(|v| v["target"] == "access" && v["request_id"] == "abc-123")
+        .await;
+    assert_eq!(line["route"], "/home");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["status"], 200);
+    assert!(line["duration_ms"].as_f64().is_some(), "{line}");
+
+    let bad = "x".repeat(300);
+    let res = app
+        .http
+        .get(format!("{}/home", app.api))
+        .header("x-request-id", &bad)
+        .send()
+        .await
+        .unwrap();
+    let echoed = res.headers()["x-request-id"].to_str().unwrap();
+    assert_ne!(echoed, bad, "over-long ids are replaced");
+    assert!(!echoed.is_empty());
+}
+
+#[tokio::test]
+async fn oversized_body_is_a_413_problem() {
+    let app = TestApp::spawn(&[("ATLAS_SERVER__BODY_LIMIT", "1KiB")]).await;
+    let res = app
+        .http
+        .post(format!("{}/home", app.api))
+        .body(vec![b'x'; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn probes_answer_on_the_admin_port_only() {
+    let app = TestApp::spawn(&[]).await;
+    for path in ["/healthz", "/livez", "/readyz", "/startupz"] {
+        assert_eq!(app.admin_status(path).await, 200, "{path}");
+        assert_eq!(
+            app.get(path).await.status(),
+            404,
+            "{path} is not on the API port"
+        );
+    }
+    let ready: Value = app.admin_get("/readyz").await.json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert!(ready["checks"].is_array());
+}
+
+#[tokio::test]
+async fn probe_subcommand_exits_0_against_a_live_pod_and_1_without_one() {
+    let app = TestApp::spawn(&[]).await;
+    let port = app.admin.rsplit(':').next().unwrap().to_string();
+    for kind in ["live", "ready", "startup"] {
+        let status = Command::new(BIN)
+            .args(["probe", kind])
+            .env_clear()
+            .env("ADMIN_PORT", &port)
+            .env("HOST", "127.0.0.1")
+            .status()
+            .unwrap();
+        assert!(status.success(), "probe {kind}");
+    }
+    drop(app);
+    let mut env = base_env();
+    env.insert("ADMIN_PORT".into(), port);
+    let (status, _, stderr, _) = run(&["probe", "ready"], &env);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("/readyz"), "{stderr}");
+}
