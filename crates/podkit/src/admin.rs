@@ -92,14 +92,20 @@ fn no_store() -> [(header::HeaderName, HeaderValue); 1] {
 
 async fn metrics(State(s): State<AdminState>) -> Response {
     match &s.metrics {
-        Some(m) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-            )],
-            m.render(),
-        )
-            .into_response(),
+        Some(m) => {
+            // `health_*` gauges move only when readiness is evaluated. Evaluate it (or
+            // reuse the cached report) so a scrape never shows a ready pod as 0 just
+            // because no probe has asked yet.
+            s.health.readiness().await;
+            (
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+                )],
+                m.render(),
+            )
+                .into_response()
+        }
         None => Problem::new(StatusCode::NOT_FOUND)
             .detail("metrics are disabled (metrics.enabled)")
             .into_response(),

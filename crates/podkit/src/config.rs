@@ -237,6 +237,22 @@ pub struct SinkConfig {
     pub compress: bool,
 }
 
+impl SinkConfig {
+    /// Everything to standard error in `format`.
+    pub fn stderr(format: LogFormat) -> Self {
+        Self {
+            kind: SinkKind::Stderr,
+            format,
+            min_level: Level::Trace,
+            max_level: Level::Error,
+            path: None,
+            max_size: default_max_size(),
+            max_backups: default_max_backups(),
+            compress: false,
+        }
+    }
+}
+
 fn default_sink_format() -> LogFormat {
     LogFormat::Json
 }

@@ -148,8 +148,17 @@ async fn kit_middleware(
     .instrument(span.clone())
     .await;
 
-    let mut res = problemize(res, &path, &request_id).await;
     let status = res.status();
+    if let Some(cause) = res.extensions().get::<crate::problem::Cause>() {
+        span.in_scope(|| {
+            if status.is_server_error() {
+                tracing::error!(error.message = %cause.message, error.cause_chain = ?cause.chain, "request failed");
+            } else {
+                tracing::debug!(error.message = %cause.message, "request rejected");
+            }
+        });
+    }
+    let mut res = problemize(res, &path, &request_id).await;
     let elapsed = start.elapsed();
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
@@ -184,10 +193,22 @@ async fn problemize(res: Response, path: &str, request_id: &str) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res
+    let content_type = res
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        .map(|v| v.as_bytes().to_vec());
+    let is_problem = content_type
+        .as_deref()
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON.as_bytes()));
+    // A handler that chose a JSON body for its error (readiness reports do) keeps it;
+    // what gets rewritten is the framework's plain-text rejections and empty bodies.
+    if !is_problem
+        && content_type
+            .as_deref()
+            .is_some_and(|v| v.starts_with(b"application/json"))
+    {
+        return res;
+    }
     let (mut parts, body) = res.into_parts();
     // Error bodies are small; a huge one is not worth keeping.
     let bytes = axum::body::to_bytes(body, 64 * 1024)

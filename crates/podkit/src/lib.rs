@@ -8,6 +8,8 @@
 //!   run-time log filter, and (feature `otel`) OTLP traces.
 //! - [`http`] — the API middleware: request id, access log, RED metrics, timeout,
 //!   body limit, panic catcher, RFC 9457 [`problem`] bodies.
+//! - [`otel`] — (feature `otel`) OTLP trace export and W3C trace-context propagation;
+//!   [`otel::inject`] for outgoing calls is there (a no-op) without the feature.
 //! - [`metrics`] — the Prometheus registry and the kit's metric families.
 //! - [`health`] — liveness, readiness with dependency checks, start-up.
 //! - [`admin`] — the admin port: probes, `/metrics`, log level, config, info.
@@ -22,23 +24,28 @@
 pub mod admin;
 mod build;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod health;
 pub mod http;
 pub mod lifecycle;
 pub mod metrics;
+pub mod otel;
 pub mod probe;
 pub mod problem;
 pub mod telemetry;
+pub mod workers;
 
 pub use build::BuildInfo;
+pub use client::{ClientConfig, ClientError, HttpClient};
 pub use config::{Config, ConfigError, KitConfig, Loader, Secret, SecretUrl};
 pub use health::Health;
 pub use lifecycle::{exit_config_error, App, Context};
 pub use metrics::Metrics;
 pub use problem::Problem;
+pub use workers::{Rejected, WorkerPool, WorkerPoolConfig};
 
-/// The W3C trace-context extractor for request spans, when tracing is compiled in.
+/// The W3C trace-context extractor for request spans, when spans are exported.
 pub(crate) fn propagator() -> Option<fn(&axum::http::HeaderMap, &tracing::Span)> {
-    None
+    otel::propagator()
 }

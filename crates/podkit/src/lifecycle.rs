@@ -155,11 +155,24 @@ where
         Fut: Future<Output = Result<(), E>>,
         E: std::fmt::Display,
     {
-        let (rt, telemetry) = match self.prepare() {
+        // A command's stdout is its output (a status table, say): logs go to stderr.
+        let mut config = self.config;
+        if config.kit.log.sinks.is_empty() {
+            config
+                .kit
+                .log
+                .sinks
+                .push(crate::config::SinkConfig::stderr(config.kit.log.format));
+        }
+        let this = Self {
+            build: self.build,
+            config,
+        };
+        let (rt, telemetry) = match this.prepare() {
             Ok(v) => v,
             Err(code) => return code,
         };
-        let result = rt.block_on(task(Arc::new(self.config)));
+        let result = rt.block_on(task(Arc::new(this.config)));
         let code = match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

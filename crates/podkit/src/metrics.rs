@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{self, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
@@ -152,6 +154,51 @@ impl Metrics {
         Ok(g)
     }
 
+    /// Register a gauge whose value is read at scrape time (a pool's size, a queue's
+    /// length): nothing to keep in sync.
+    ///
+    /// # Errors
+    /// A duplicate name.
+    pub fn gauge_fn(
+        &self,
+        name: &str,
+        help: &str,
+        read: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<(), MetricsError> {
+        let desc = Desc::new(name.into(), help.into(), vec![], Default::default())?;
+        self.registry.register(Box::new(FnCollector {
+            desc,
+            label: None,
+            read: Box::new(move || vec![(String::new(), read())]),
+        }))?;
+        Ok(())
+    }
+
+    /// Like [`Metrics::gauge_fn`], one series per value of `label`.
+    ///
+    /// # Errors
+    /// A duplicate name or invalid label.
+    pub fn gauge_fn_vec(
+        &self,
+        name: &str,
+        help: &str,
+        label: &str,
+        read: impl Fn() -> Vec<(String, f64)> + Send + Sync + 'static,
+    ) -> Result<(), MetricsError> {
+        let desc = Desc::new(
+            name.into(),
+            help.into(),
+            vec![label.into()],
+            Default::default(),
+        )?;
+        self.registry.register(Box::new(FnCollector {
+            desc,
+            label: Some(label.into()),
+            read: Box::new(read),
+        }))?;
+        Ok(())
+    }
+
     /// Register a float gauge.
     ///
     /// # Errors
@@ -160,6 +207,42 @@ impl Metrics {
         let g = Gauge::new(name, help)?;
         self.registry.register(Box::new(g.clone()))?;
         Ok(g)
+    }
+}
+
+type ReadFn = Box<dyn Fn() -> Vec<(String, f64)> + Send + Sync>;
+
+/// A gauge family computed when scraped.
+struct FnCollector {
+    desc: Desc,
+    label: Option<String>,
+    read: ReadFn,
+}
+
+impl Collector for FnCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        vec![&self.desc]
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let mut family = MetricFamily::default();
+        family.set_name(self.desc.fq_name.clone());
+        family.set_help(self.desc.help.clone());
+        family.set_field_type(MetricType::GAUGE);
+        for (value, v) in (self.read)() {
+            let mut m = Metric::default();
+            if let Some(name) = &self.label {
+                let mut l = LabelPair::default();
+                l.set_name(name.clone());
+                l.set_value(value);
+                m.set_label(vec![l]);
+            }
+            let mut g = proto::Gauge::default();
+            g.set_value(v);
+            m.set_gauge(g);
+            family.mut_metric().push(m);
+        }
+        vec![family]
     }
 }
 

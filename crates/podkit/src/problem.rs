@@ -85,6 +85,32 @@ impl Problem {
     }
 }
 
+/// The cause of a 5xx, carried in the response's extensions so the kit's middleware
+/// logs it (with the request's span) while the body stays opaque.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    /// The top-level message.
+    pub message: String,
+    /// Every source, outermost first.
+    pub chain: Vec<String>,
+}
+
+impl Cause {
+    /// Capture an error and its source chain.
+    pub fn new(err: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = Vec::new();
+        let mut source = err.source();
+        while let Some(s) = source {
+            chain.push(s.to_string());
+            source = s.source();
+        }
+        Self {
+            message: err.to_string(),
+            chain,
+        }
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status_code();
