@@ -1,7 +1,11 @@
 //! atlas's configuration: podkit's sections plus the service's own.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use podkit::cli::CommonArgs;
-use podkit::Loader;
+use podkit::config::duration;
+use podkit::{Loader, SecretUrl};
 use serde::{Deserialize, Serialize};
 
 /// Environment prefix: `ATLAS_SECTION__KEY`.
@@ -11,7 +15,16 @@ pub const ENV_PREFIX: &str = "ATLAS";
 /// rejects unknown top-level keys, each section rejects unknown keys of its own).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Settings {}
+pub struct Settings {
+    /// Where the data lives.
+    pub database: DatabaseConfig,
+    /// When migrations run.
+    pub migrate: MigrateConfig,
+    /// Which endpoint groups are mounted.
+    pub api: ApiConfig,
+    /// Bulk imports: worker pool, HTTP client, allowed hosts.
+    pub imports: crate::imports::ImportsConfig,
+}
 
 /// The loaded configuration.
 pub type Config = podkit::Config<Settings>;
@@ -19,4 +32,100 @@ pub type Config = podkit::Config<Settings>;
 /// A loader with atlas's prefix and well-known names, topped by the command line.
 pub fn loader(args: &CommonArgs) -> Loader {
     args.loader(ENV_PREFIX)
+        .alias("DATABASE_URL", "database.url")
+}
+
+/// `database:`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://user:pass@host:5432/db` (env `DATABASE_URL`). Unset → the embedded
+    /// SQLite file at `sqlite_path`.
+    pub url: Option<SecretUrl>,
+    /// The SQLite file used when `url` is unset, created on first run.
+    /// `sqlite_path: atlas.db` (relative to the working directory).
+    pub sqlite_path: PathBuf,
+    /// Pool size. `max_connections: 10`
+    pub max_connections: u32,
+    /// Give up waiting for a connection after this; the request gets a 503.
+    /// `acquire_timeout: 3s`
+    #[serde(with = "duration")]
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            sqlite_path: PathBuf::from("atlas.db"),
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// The URL to connect to: `DATABASE_URL`, or the SQLite file (created if missing).
+    pub fn connect_url(&self) -> String {
+        match &self.url {
+            Some(u) => u.expose().to_string(),
+            None => format!("sqlite://{}?mode=rwc", self.sqlite_path.display()),
+        }
+    }
+}
+
+/// `migrate:`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MigrateConfig {
+    /// Apply pending migrations at start-up. `on_start: true` — set `false` on
+    /// Kubernetes, where a Job runs `atlas migrate up` before the rollout.
+    pub on_start: bool,
+}
+
+impl Default for MigrateConfig {
+    fn default() -> Self {
+        Self { on_start: true }
+    }
+}
+
+/// `api:` — endpoint groups, mounted (and documented) only when on.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// `/api/v1/countries…`
+    pub countries: bool,
+    /// `/api/v1/currencies…`
+    pub currencies: bool,
+    /// `/api/v1/timezones…` and `/api/v1/countries/{code}/time`
+    pub timezones: bool,
+    /// `/api/v1/places…` and `/api/v1/time?lat=&lon=`
+    pub places: bool,
+    /// `/api/v1/countries/{code}/flag`
+    pub flags: bool,
+    /// `/api/v1/imports…`
+    pub imports: bool,
+    /// `/openapi.json` and `/docs`
+    pub docs: bool,
+    /// Bytes of rendered PNG flags kept in memory. `flag_cache_size: 16MiB`
+    #[serde(with = "podkit::config::byte_size")]
+    pub flag_cache_size: usize,
+    /// Largest page size for list endpoints. `max_page_size: 250`
+    pub max_page_size: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            countries: true,
+            currencies: true,
+            timezones: true,
+            places: true,
+            flags: true,
+            imports: true,
+            docs: true,
+            flag_cache_size: 16 << 20,
+            max_page_size: 250,
+        }
+    }
 }

@@ -21,6 +21,11 @@ struct Cli {
 enum Command {
     #[command(flatten)]
     Kit(KitCommand),
+    /// Database migrations (PostgreSQL: under an advisory lock).
+    Migrate {
+        #[command(subcommand)]
+        action: atlas::migrate::Action,
+    },
 }
 
 fn main() -> ExitCode {
@@ -32,5 +37,6 @@ fn main() -> ExitCode {
     let app = podkit::App::new(podkit::build_info!(), config);
     match cli.command.unwrap_or(Command::Kit(KitCommand::Serve)) {
         Command::Kit(cmd) => app.run(cmd, atlas::startup::start),
+        Command::Migrate { action } => app.run_task(|config| atlas::migrate::run(config, action)),
     }
 }

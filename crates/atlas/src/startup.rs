@@ -1,24 +1,189 @@
-//! Assembles atlas: the router, readiness checks and shutdown hooks.
+//! Assembles atlas: database, migrations, readiness check, shutdown hook, and the
+//! router with only the endpoint groups the config switches on (the OpenAPI
+//! document follows the same switches).
 
 use axum::routing::get;
 use axum::Router;
 use podkit::Context;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::Settings;
-use crate::routes;
+use crate::config::{ApiConfig, Settings};
+use crate::db::Db;
+use crate::routes::{self, AppState};
 
-/// podkit's start function for atlas: everything that must be ready before traffic.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "atlas", description = "Countries (ISO 3166-1), currencies (ISO 4217) and time zones (IANA). Errors are RFC 9457 problem documents."),
+    tags(
+        (name = "countries", description = "ISO 3166-1 countries"),
+        (name = "currencies", description = "ISO 4217 currencies"),
+        (name = "timezones", description = "Current local time per IANA zone and per country"),
+        (name = "places", description = "Local time by place name or coordinates. Place data © GeoNames (geonames.org), CC BY 4.0"),
+        (name = "flags", description = "Country flags (flag-icons, MIT), SVG or PNG"),
+        (name = "imports", description = "Bulk imports of countries and currencies on a worker pool"),
+    )
+)]
+struct ApiDoc;
+
+#[derive(OpenApi)]
+#[openapi(paths(routes::timezones::zone))]
+struct ZoneDoc;
+
+/// podkit's start function: connect (lazily), migrate when configured, register the
+/// database readiness check and its shutdown hook, and build the router.
 ///
 /// # Errors
-/// Start-up work that failed; the pod exits 1.
+/// A bad database URL or a failed migration; the pod exits 1.
 pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
-    let _ = &ctx;
-    Ok(router(podkit::build_info!()))
+    let cfg = &ctx.config.service;
+    let db = Db::connect_lazy(&cfg.database, Some(&ctx.metrics))?;
+    tracing::info!(backend = db.backend().name(), url = %podkit::config::redact_url(&cfg.database.connect_url()), "database configured");
+    if cfg.migrate.on_start {
+        crate::migrate::up(&db).await?;
+    }
+    let check = db.clone();
+    ctx.health.add_check("database", move || {
+        let db = check.clone();
+        async move { db.check().await }
+    });
+    let hook = db.clone();
+    ctx.on_shutdown("database pool", move || async move { hook.close().await });
+    let state = AppState {
+        db,
+        config: ctx.config.clone(),
+        places: Default::default(),
+        flags: crate::flags::FlagRenderer::new(cfg.api.flag_cache_size as u64),
+        importer: None,
+    };
+    let mut state = state;
+    if cfg.api.imports {
+        let importer =
+            crate::imports::Importer::build(state.db.clone(), cfg.imports.clone(), &ctx.metrics)?;
+        // Drain the pool alongside in-flight requests, inside the same shutdown
+        // deadline: queued imports finish, the rest are cancelled and rolled back.
+        let (pool, stopping) = (importer.pool().clone(), ctx.stopping());
+        let deadline = ctx.config.kit.shutdown.timeout;
+        ctx.spawn(async move {
+            stopping.cancelled().await;
+            let report = pool.shutdown(deadline).await;
+            tracing::info!(
+                completed = report.completed,
+                cancelled = report.cancelled,
+                "import pool drained"
+            );
+        });
+        state.importer = Some(importer);
+    }
+    if cfg.api.places {
+        warm_places(&ctx, &state);
+    }
+    Ok(router(state, podkit::build_info!()))
 }
 
-/// The API router, without binding a socket (tests call it with `oneshot`).
-pub fn router(build: podkit::BuildInfo) -> Router {
-    Router::new()
+/// Load the place index in the background, retrying until it succeeds (the database
+/// may be down or not migrated yet), and hold readiness until it has: start-up stays
+/// fast, and traffic arrives only once lookups are warm.
+fn warm_places(ctx: &Context<Settings>, state: &AppState) {
+    let (places, db, stopping) = (state.places.clone(), state.db.clone(), ctx.stopping());
+    ctx.spawn(async move {
+        let t = std::time::Instant::now();
+        let mut delay = std::time::Duration::from_millis(200);
+        loop {
+            match places.load(&db).await {
+                Ok(idx) => {
+                    tracing::info!(places = idx.len(), load_ms = t.elapsed().as_millis() as u64, "place index loaded");
+                    return;
+                }
+                Err(e) => tracing::warn!(error.message = %e, retry_ms = delay.as_millis() as u64, "place index not loaded yet"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = stopping.cancelled() => return,
+            }
+            delay = (delay * 2).min(std::time::Duration::from_secs(10));
+        }
+    });
+    let places = state.places.clone();
+    ctx.health.add_check("places", move || {
+        let loaded = places.get().is_some();
+        async move {
+            if loaded {
+                Ok(())
+            } else {
+                Err("place index is loading".into())
+            }
+        }
+    });
+}
+
+/// The API router for `state`, without binding a socket.
+pub fn router(state: AppState, build: podkit::BuildInfo) -> Router {
+    let api_cfg = state.config.service.api.clone();
+    let (api, doc) = api_router(&api_cfg).with_state(state).split_for_parts();
+    let mut app = Router::new()
         .route("/home", get(routes::home::home))
         .with_state(build)
+        .merge(api);
+    if api_cfg.docs {
+        app = app.merge(SwaggerUi::new("/docs").url("/openapi.json", doc));
+    }
+    app
+}
+
+fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
+    use routes::{countries, currencies, flags, imports, places, timezones};
+    let mut v1 = OpenApiRouter::new();
+    if cfg.countries {
+        v1 = v1
+            .routes(routes!(countries::list, countries::create))
+            .routes(routes!(
+                countries::get,
+                countries::replace,
+                countries::delete
+            ));
+    }
+    if cfg.currencies {
+        v1 = v1
+            .routes(routes!(currencies::list, currencies::create))
+            .routes(routes!(
+                currencies::get,
+                currencies::replace,
+                currencies::delete
+            ))
+            .routes(routes!(currencies::countries));
+    }
+    if cfg.flags {
+        v1 = v1.routes(routes!(flags::flag));
+    }
+    if cfg.imports {
+        v1 = v1
+            .routes(routes!(imports::create))
+            .routes(routes!(imports::get));
+    }
+    if cfg.places {
+        v1 = v1
+            .routes(routes!(places::search))
+            .routes(routes!(places::time_by_name))
+            .routes(routes!(places::time_by_coordinates));
+    }
+    let mut doc = ApiDoc::openapi();
+    if cfg.timezones {
+        // The zone keeps its slashes, so the route is a wildcard, which the
+        // `routes!` macro cannot express; it is documented by hand.
+        v1 = v1
+            .route("/timezones/{*zone}", get(timezones::zone))
+            .routes(routes!(timezones::country));
+        let mut zones = ZoneDoc::openapi();
+        zones.paths.paths = zones
+            .paths
+            .paths
+            .into_iter()
+            .map(|(p, i)| (format!("/api/v1{p}"), i))
+            .collect();
+        doc.merge(zones);
+    }
+    OpenApiRouter::with_openapi(doc).nest("/api/v1", v1)
 }

@@ -139,6 +139,11 @@ impl TestApp {
         app
     }
 
+    /// The process's working directory (its SQLite file lives here).
+    pub fn dir(&self) -> &std::path::Path {
+        &self._dir.0
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -242,4 +247,107 @@ impl Drop for TestApp {
             let _ = self.child.wait();
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Observability helpers (metrics, log sinks, admin endpoints, external tools).
+// ---------------------------------------------------------------------------
+
+impl TestApp {
+    /// Captured stdout lines, raw.
+    pub fn raw_log_lines(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
+    }
+
+    /// `GET /metrics` on the admin port: the content type and the exposition text.
+    pub async fn scrape(&self) -> (String, String) {
+        let res = self.admin_get("/metrics").await;
+        assert_eq!(res.status(), 200, "GET /metrics");
+        let ct = res.headers()["content-type"].to_str().unwrap().to_string();
+        (ct, res.text().await.unwrap())
+    }
+
+    /// Send `n` requests to an API path, asserting each status.
+    pub async fn hit(&self, path: &str, n: usize, status: u16) {
+        for i in 0..n {
+            let got = self.get(path).await.status().as_u16();
+            assert_eq!(got, status, "request {i} to {path}");
+        }
+    }
+
+    /// Stop gracefully (SIGTERM, then a bounded wait) so every log writer is flushed.
+    /// Spawn with `ATLAS_SHUTDOWN__DRAIN_DELAY=0s` to make this quick.
+    pub async fn stop(&mut self) -> ExitStatus {
+        self.signal("TERM");
+        self.wait_exit(Duration::from_secs(10)).await
+    }
+}
+
+/// A loopback port that was free a moment ago (for processes that cannot take port 0).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An external tool from `PATH`, or a panic that says how to install it.
+pub fn require_tool(name: &str, package: &str) -> std::path::PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "`{name}` is not on PATH; these tests need it: apt-get install -y {package} \
+                 (scripts/test installs it)"
+            )
+        })
+}
+
+/// Run the binary in `dir` until it exits, at most `within` (then kill it and panic):
+/// exit status, stdout, stderr.
+pub async fn run_bounded(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &HashMap<String, String>,
+    within: Duration,
+) -> (ExitStatus, String, String) {
+    use std::io::Read;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .env_clear()
+        .envs(env)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + within;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            // Only our own child, by its handle (PID).
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("atlas {args:?} did not exit within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    (status, out.join().unwrap(), err.join().unwrap())
 }

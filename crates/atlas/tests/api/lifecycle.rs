@@ -78,3 +78,47 @@ async fn a_second_signal_exits_at_once_with_a_non_zero_code() {
     assert_eq!(status.code(), Some(130));
     assert!(t.elapsed() < Duration::from_secs(2));
 }
+
+/// A request whose body is still arriving when the drain delay ends must complete:
+/// the listener closes, the connection in flight does not.
+#[tokio::test]
+async fn a_request_in_flight_when_the_drain_ends_still_completes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut app = TestApp::spawn(&[
+        ("ATLAS_SHUTDOWN__DRAIN_DELAY", "500ms"),
+        ("ATLAS_SHUTDOWN__TIMEOUT", "10s"),
+    ])
+    .await;
+    let addr = app.api.trim_start_matches("http://").to_string();
+    let body = br#"{"code": "XQA", "numeric": "001", "name": "Quatloo", "minor_units": 2}"#;
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/currencies HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body[..10]).await.unwrap();
+
+    let signalled = Instant::now();
+    app.signal("TERM");
+    app.wait_for_admin("/readyz", 503, Duration::from_secs(2))
+        .await;
+    // Past the drain delay: the server has stopped accepting new connections.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert!(
+        tokio::net::TcpStream::connect(&addr).await.is_err(),
+        "the listener is closed after the drain delay"
+    );
+    conn.write_all(&body[10..]).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let status = app.wait_exit(Duration::from_secs(10)).await;
+    assert_eq!(status.code(), Some(0));
+    assert!(signalled.elapsed() < Duration::from_secs(10));
+}

@@ -5,4 +5,14 @@ mod helpers;
 
 mod config;
 mod lifecycle;
+mod observability;
+mod prometheus;
 mod serving;
+#[macro_use]
+mod db;
+mod countries;
+mod currencies;
+mod imports;
+mod migrations;
+mod places;
+mod timezones;

@@ -101,6 +101,8 @@ async fn oversized_body_is_a_413_problem() {
 #[tokio::test]
 async fn probes_answer_on_the_admin_port_only() {
     let app = TestApp::spawn(&[]).await;
+    app.wait_for_admin("/readyz", 200, std::time::Duration::from_secs(30))
+        .await;
     for path in ["/healthz", "/livez", "/readyz", "/startupz"] {
         assert_eq!(app.admin_status(path).await, 200, "{path}");
         assert_eq!(
@@ -117,6 +119,8 @@ async fn probes_answer_on_the_admin_port_only() {
 #[tokio::test]
 async fn probe_subcommand_exits_0_against_a_live_pod_and_1_without_one() {
     let app = TestApp::spawn(&[]).await;
+    app.wait_for_admin("/readyz", 200, std::time::Duration::from_secs(30))
+        .await;
     let port = app.admin.rsplit(':').next().unwrap().to_string();
     for kind in ["live", "ready", "startup"] {
         let status = Command::new(BIN)

@@ -1,0 +1,147 @@
+//! Country flags: SVGs embedded at build time (npm `flag-icons`, MIT), rendered to
+//! PNG in-process with resvg on demand. Rendered PNGs are cached by (code, width) in
+//! a cache bounded by bytes, so a flood of random widths costs CPU, never unbounded
+//! memory.
+
+use std::sync::Arc;
+
+use quick_cache::sync::Cache;
+use quick_cache::Weighter;
+
+include!(concat!(env!("OUT_DIR"), "/flags.rs"));
+
+/// Smallest and largest PNG width served.
+pub const WIDTHS: std::ops::RangeInclusive<u32> = 16..=1024;
+
+/// The SVG for an alpha-2 code.
+pub fn svg(alpha2: &str) -> Option<&'static [u8]> {
+    FLAGS
+        .binary_search_by(|(c, _)| (*c).cmp(alpha2))
+        .ok()
+        .map(|i| FLAGS[i].1)
+}
+
+#[derive(Clone)]
+struct Bytes;
+
+impl Weighter<(String, u32), Arc<Vec<u8>>> for Bytes {
+    fn weight(&self, _: &(String, u32), v: &Arc<Vec<u8>>) -> u64 {
+        v.len() as u64 + 64
+    }
+}
+
+/// Rendered PNGs by (alpha-2, width), weighed in bytes.
+type PngCache = Cache<(String, u32), Arc<Vec<u8>>, Bytes>;
+
+/// Renders and caches PNGs.
+#[derive(Clone)]
+pub struct FlagRenderer {
+    cache: Arc<PngCache>,
+}
+
+/// Why a PNG could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The embedded SVG does not parse (a packaging bug).
+    #[error("flag SVG does not parse: {0}")]
+    Parse(String),
+    /// The target size is empty or too large.
+    #[error("cannot allocate a {0}px image")]
+    Size(u32),
+    /// PNG encoding failed.
+    #[error("PNG encoding failed: {0}")]
+    Encode(String),
+}
+
+impl FlagRenderer {
+    /// A renderer whose cache holds at most `max_bytes` of PNGs.
+    pub fn new(max_bytes: u64) -> Self {
+        // Estimated items only sizes the cache's internal tables.
+        Self {
+            cache: Arc::new(Cache::with_weighter(512, max_bytes, Bytes)),
+        }
+    }
+
+    /// The PNG of `alpha2`'s flag at `width` pixels (height from the 4:3 SVG), from
+    /// the cache or rendered now (on a blocking thread: rendering is CPU work).
+    ///
+    /// # Errors
+    /// See [`RenderError`].
+    pub async fn png(
+        &self,
+        alpha2: &str,
+        svg: &'static [u8],
+        width: u32,
+    ) -> Result<(Arc<Vec<u8>>, bool), RenderError> {
+        let key = (alpha2.to_string(), width);
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok((hit, true));
+        }
+        let span = tracing::Span::current();
+        let png = tokio::task::spawn_blocking(move || span.in_scope(|| render(svg, width)))
+            .await
+            .map_err(|e| RenderError::Encode(e.to_string()))??;
+        let png = Arc::new(png);
+        self.cache.insert(key, png.clone());
+        Ok((png, false))
+    }
+
+    /// Bytes held by the cache now.
+    pub fn cached_bytes(&self) -> u64 {
+        self.cache.weight()
+    }
+}
+
+/// Render an SVG to a PNG `width` pixels wide.
+///
+/// # Errors
+/// See [`RenderError`].
+pub fn render(svg: &[u8], width: u32) -> Result<Vec<u8>, RenderError> {
+    let tree = resvg::usvg::Tree::from_data(svg, &resvg::usvg::Options::default())
+        .map_err(|e| RenderError::Parse(e.to_string()))?;
+    let size = tree.size();
+    let scale = width as f32 / size.width();
+    let height = (size.height() * scale).round().max(1.0) as u32;
+    let mut pixmap =
+        resvg::tiny_skia::Pixmap::new(width, height).ok_or(RenderError::Size(width))?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    pixmap
+        .encode_png()
+        .map_err(|e| RenderError::Encode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_seeded_flag_parses_and_renders() {
+        assert!(FLAGS.len() >= 245, "{}", FLAGS.len());
+        for (code, svg) in FLAGS {
+            let png = render(svg, 16).unwrap_or_else(|e| panic!("{code}: {e}"));
+            assert_eq!(&png[1..4], b"PNG", "{code}");
+        }
+    }
+
+    #[test]
+    fn the_cache_never_exceeds_its_byte_budget() {
+        let r = FlagRenderer::new(200_000);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let svg = svg("PT").unwrap();
+        for width in (16..=1024).step_by(37) {
+            rt.block_on(r.png("PT", svg, width)).unwrap();
+            assert!(
+                r.cached_bytes() <= 200_000,
+                "{} after width {width}",
+                r.cached_bytes()
+            );
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Time by place name or coordinates, and flags, on both backends.
+
+use serde_json::Value;
+
+use crate::db::TestDb;
+use crate::helpers::TestApp;
+
+async fn json(app: &TestApp, path: &str, status: u16) -> Value {
+    let res = app.get(path).await;
+    assert_eq!(res.status(), status, "{path}");
+    res.json().await.unwrap()
+}
+
+async fn places_by_name_and_coordinates(app: &TestApp, _: &TestDb) {
+    app.wait_for_admin("/readyz", 200, std::time::Duration::from_secs(30))
+        .await;
+    let list = json(app, "/api/v1/places?q=covilha", 200).await;
+    assert_eq!(
+        list["items"][0]["name"], "Covilhã",
+        "accent-insensitive: {list}"
+    );
+    assert_eq!(list["items"][0]["match"], "exact");
+    assert!(list["attribution"].as_str().unwrap().contains("GeoNames"));
+    let prefix = json(app, "/api/v1/places?q=COVIL&limit=3", 200).await;
+    assert_eq!(prefix["items"][0]["name"], "Covilhã", "prefix, any case");
+    assert_eq!(
+        json(app, "/api/v1/places?q=qqqqqq", 200).await["items"],
+        serde_json::json!([])
+    );
+
+    let t = json(app, "/api/v1/places/covilha/time", 200).await;
+    assert_eq!(t["place"]["country"], "PT");
+    assert_eq!(t["time"]["zone"], "Europe/Lisbon");
+    let paris = json(app, "/api/v1/places/Paris/time", 200).await;
+    assert_eq!(paris["place"]["country"], "FR", "most populous first");
+    let alts = paris["alternatives"].as_array().unwrap();
+    assert!(!alts.is_empty() && alts.len() <= 5, "{paris}");
+    assert!(alts.iter().all(|a| a["place"]["name"] == "Paris"));
+
+    let miss = app.get("/api/v1/places/Lisbob/time").await;
+    assert_eq!(miss.status(), 404);
+    let p: Value = miss.json().await.unwrap();
+    assert!(
+        p["suggestions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "Lisbon"),
+        "{p}"
+    );
+
+    let near = json(app, "/api/v1/time?lat=40.28&lon=-7.50", 200).await;
+    assert_eq!(near["place"]["name"], "Covilhã");
+    assert!(near["distance_km"].as_f64().unwrap() < 5.0, "{near}");
+    for bad in ["lat=91&lon=0", "lat=0&lon=-181", "lat=abc&lon=0", "lon=0"] {
+        let res = app.get(&format!("/api/v1/time?{bad}")).await;
+        assert_eq!(res.status(), 400, "case {bad}");
+        assert_eq!(res.headers()["content-type"], "application/problem+json");
+    }
+    for bad in [
+        "/api/v1/places?q=",
+        "/api/v1/places?q=a&limit=0",
+        "/api/v1/places?q=a&limit=51",
+    ] {
+        assert_eq!(app.get(bad).await.status(), 422, "case {bad}");
+    }
+}
+db_test!(places, places_by_name_and_coordinates);
+
+async fn flags_as_svg_and_png_with_etags(app: &TestApp, _: &TestDb) {
+    let svg = app.get("/api/v1/countries/pt/flag").await;
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age="));
+    let tag = svg.headers()["etag"].to_str().unwrap().to_string();
+    assert!(svg.text().await.unwrap().contains("<svg"));
+    let res = app
+        .http
+        .get(format!("{}/api/v1/countries/PRT/flag", app.api))
+        .header("if-none-match", &tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 304);
+
+    let png = app
+        .get("/api/v1/countries/PT/flag?format=png&width=64")
+        .await;
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let png_tag = png.headers()["etag"].to_str().unwrap().to_string();
+    assert_ne!(png_tag, tag, "each representation has its own tag");
+    let bytes = png.bytes().await.unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    assert_eq!((width, height), (64, 48), "4:3 at the requested width");
+
+    for bad in [
+        "format=gif",
+        "format=png&width=15",
+        "format=png&width=1025",
+        "format=png&width=abc",
+        "width=64",
+    ] {
+        let res = app.get(&format!("/api/v1/countries/PT/flag?{bad}")).await;
+        assert_eq!(res.status(), 400, "case {bad}");
+    }
+    assert_eq!(app.get("/api/v1/countries/ZZ/flag").await.status(), 404);
+    // A country created through the API has no flag: 404, not 500.
+    let res = app.http.post(format!("{}/api/v1/countries", app.api))
+        .json(&serde_json::json!({"alpha2": "XA", "alpha3": "XAA", "numeric": "901", "name": "Atlantis"}))
+        .send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let res = app.get("/api/v1/countries/XA/flag").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+}
+db_test!(flags, flags_as_svg_and_png_with_etags);
