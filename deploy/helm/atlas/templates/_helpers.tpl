@@ -1,0 +1,87 @@
+{{/* Chart name, overridable. */}}
+{{- define "atlas.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Release-scoped name. A release called "atlas" yields "atlas", not "atlas-atlas",
+so the usual install gives the same object names as the kustomize tree.
+*/}}
+{{- define "atlas.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "atlas.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "atlas.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "atlas.imageTag" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: atlas
+{{- end }}
+
+{{/* Never add to these: selectors are immutable on a Deployment. */}}
+{{- define "atlas.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "atlas.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "atlas.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "atlas.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "atlas.imageTag" -}}
+{{- .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{- define "atlas.image" -}}
+{{ .Values.image.repository }}:{{ include "atlas.imageTag" . }}
+{{- end }}
+
+{{- define "atlas.secretName" -}}
+{{- .Values.secret.existingSecret | default (include "atlas.fullname" .) }}
+{{- end }}
+
+{{/*
+The whole non-secret environment as one map, shared by the ConfigMap and the
+migrate hook (which runs before the ConfigMap exists on first install).
+*/}}
+{{- define "atlas.config" -}}
+{{- $env := dict "HOST" "0.0.0.0" "PORT" "8080" "ADMIN_PORT" "8081" "ATLAS_MIGRATE__ON_START" (ternary "false" "true" .Values.migration.enabled) }}
+{{- toYaml (merge $env .Values.config) }}
+{{- end }}
+
+{{/* Pod-level security context shared by every pod of the chart. */}}
+{{- define "atlas.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+fsGroup: 65532
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{- define "atlas.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 65532
+runAsGroup: 65532
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
