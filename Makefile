@@ -28,7 +28,7 @@ test: ## Every test: unit, integration (SQLite + throwaway PostgreSQL), deploy c
 
 lint: ## Formatting and clippy, as CI runs them
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 fmt: ## Format the code
 	cargo fmt --all
