@@ -30,6 +30,33 @@ fn main() {
     println!("cargo:rustc-env=BUILD_TIME={time}");
     println!("cargo:rustc-env=ATLAS_VERSION_LINE=release: {release}, commit: {commit}, buildTime: {time}");
     embed_flags();
+    embed_migrations();
+}
+
+/// Embed every migration gzip-compressed (the places seed alone is 5 MB of SQL) as
+/// a sorted `(file name, gzip bytes)` table; `db::migrator()` inflates them on use.
+fn embed_migrations() {
+    println!("cargo:rerun-if-changed=migrations");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir("migrations")
+        .expect("the migrations directory")
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".sql"))
+        .collect();
+    names.sort();
+    let mut code = String::from("/// Migrations by file name, gzip-compressed, sorted.\npub static MIGRATIONS_GZ: &[(&str, &[u8])] = &[\n");
+    for name in &names {
+        let sql = std::fs::read(format!("migrations/{name}")).expect("read a migration");
+        let path = out.join(format!("{name}.gz"));
+        std::fs::write(&path, gzip(&sql)).expect("write a compressed migration");
+        code.push_str(&format!(
+            "    ({name:?}, include_bytes!({:?})),\n",
+            path.display().to_string()
+        ));
+    }
+    code.push_str("];\n");
+    std::fs::write(out.join("migrations.rs"), code).expect("write migrations.rs");
 }
 
 fn env_or(var: &str, fallback: impl FnOnce() -> Option<String>) -> String {
@@ -41,7 +68,7 @@ fn env_or(var: &str, fallback: impl FnOnce() -> Option<String>) -> String {
         .unwrap_or_else(|| "unset".into())
 }
 
-/// Embed every flag SVG under data/flags as a sorted `(code, bytes)` table.
+/// Embed every flag SVG under data/flags, gzip-compressed, as a sorted table.
 fn embed_flags() {
     let dir = std::path::Path::new("data/flags");
     println!("cargo:rerun-if-changed=data/flags");
@@ -60,17 +87,30 @@ fn embed_flags() {
         })
         .unwrap_or_default();
     entries.sort();
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::create_dir_all(out.join("flags")).expect("create OUT_DIR/flags");
     let mut code = String::from(
-        "/// Flag SVGs by alpha-2 code, sorted.\npub static FLAGS: &[(&str, &[u8])] = &[\n",
+        "/// Flag SVGs by alpha-2 code, gzip-compressed, sorted.\npub static FLAGS_GZ: &[(&str, &[u8])] = &[\n",
     );
     for (c, p) in &entries {
+        let gz_path = out.join("flags").join(format!("{c}.svg.gz"));
+        std::fs::write(&gz_path, gzip(&std::fs::read(p).expect("read a flag")))
+            .expect("write a compressed flag");
         code.push_str(&format!(
             "    ({c:?}, include_bytes!({:?})),\n",
-            p.display().to_string()
+            gz_path.display().to_string()
         ));
     }
     code.push_str("];\n");
-    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
-        .join("flags.rs");
-    std::fs::write(out, code).expect("write flags.rs");
+    std::fs::write(out.join("flags.rs"), code).expect("write flags.rs");
+}
+
+/// Deterministic gzip (no file name or time in the header).
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).expect("compress");
+    gz.finish().expect("compress")
 }

@@ -13,12 +13,23 @@ include!(concat!(env!("OUT_DIR"), "/flags.rs"));
 /// Smallest and largest PNG width served.
 pub const WIDTHS: std::ops::RangeInclusive<u32> = 16..=1024;
 
-/// The SVG for an alpha-2 code.
-pub fn svg(alpha2: &str) -> Option<&'static [u8]> {
-    FLAGS
+/// The gzip-compressed SVG for an alpha-2 code (embedded compressed: a third of the
+/// size in the binary, and sent as is to clients that accept gzip).
+pub fn svg_gz(alpha2: &str) -> Option<&'static [u8]> {
+    FLAGS_GZ
         .binary_search_by(|(c, _)| (*c).cmp(alpha2))
         .ok()
-        .map(|i| FLAGS[i].1)
+        .map(|i| FLAGS_GZ[i].1)
+}
+
+/// The SVG for an alpha-2 code, inflated.
+pub fn svg(alpha2: &str) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(svg_gz(alpha2)?)
+        .read_to_end(&mut out)
+        .ok()?;
+    Some(out)
 }
 
 #[derive(Clone)]
@@ -67,20 +78,23 @@ impl FlagRenderer {
     ///
     /// # Errors
     /// See [`RenderError`].
-    pub async fn png(
-        &self,
-        alpha2: &str,
-        svg: &'static [u8],
-        width: u32,
-    ) -> Result<(Arc<Vec<u8>>, bool), RenderError> {
+    pub async fn png(&self, alpha2: &str, width: u32) -> Result<(Arc<Vec<u8>>, bool), RenderError> {
         let key = (alpha2.to_string(), width);
         if let Some(hit) = self.cache.get(&key) {
             return Ok((hit, true));
         }
         let span = tracing::Span::current();
-        let png = tokio::task::spawn_blocking(move || span.in_scope(|| render(svg, width)))
-            .await
-            .map_err(|e| RenderError::Encode(e.to_string()))??;
+        let code = alpha2.to_string();
+        let png = tokio::task::spawn_blocking(move || {
+            span.in_scope(|| {
+                render(
+                    &svg(&code).ok_or_else(|| RenderError::Parse(format!("no flag for {code}")))?,
+                    width,
+                )
+            })
+        })
+        .await
+        .map_err(|e| RenderError::Encode(e.to_string()))??;
         let png = Arc::new(png);
         self.cache.insert(key, png.clone());
         Ok((png, false))
@@ -120,9 +134,9 @@ mod tests {
 
     #[test]
     fn every_seeded_flag_parses_and_renders() {
-        assert!(FLAGS.len() >= 245, "{}", FLAGS.len());
-        for (code, svg) in FLAGS {
-            let png = render(svg, 16).unwrap_or_else(|e| panic!("{code}: {e}"));
+        assert!(FLAGS_GZ.len() >= 245, "{}", FLAGS_GZ.len());
+        for (code, _) in FLAGS_GZ {
+            let png = render(&svg(code).unwrap(), 16).unwrap_or_else(|e| panic!("{code}: {e}"));
             assert_eq!(&png[1..4], b"PNG", "{code}");
         }
     }
@@ -134,9 +148,8 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let svg = svg("PT").unwrap();
         for width in (16..=1024).step_by(37) {
-            rt.block_on(r.png("PT", svg, width)).unwrap();
+            rt.block_on(r.png("PT", width)).unwrap();
             assert!(
                 r.cached_bytes() <= 200_000,
                 "{} after width {width}",

@@ -442,25 +442,27 @@ impl Importer {
             r = self.execute(&id, source) => r,
             _ = ctx.cancelled() => Err(Outcome::Cancelled),
         };
-        let (status, errors, message, result) = match outcome {
-            Ok(summary) => ("succeeded", Vec::new(), Some(summary), Ok(())),
+        // Bad rows and unreachable sources are the caller's to fix: the job records
+        // them and the task itself succeeds, so nothing is logged as a server error.
+        // Only failing to record the outcome is an error of ours.
+        let (status, errors, message) = match outcome {
+            Ok(summary) => ("succeeded", Vec::new(), Some(summary)),
             Err(Outcome::Rows(errors)) => {
                 let msg = format!("{} row(s) invalid; nothing was written", errors.len());
-                ("failed", errors, Some(msg.clone()), Err(msg))
+                ("failed", errors, Some(msg))
             }
-            Err(Outcome::Failed(msg)) => ("failed", Vec::new(), Some(msg.clone()), Err(msg)),
+            Err(Outcome::Failed(msg)) => ("failed", Vec::new(), Some(msg)),
             Err(Outcome::Cancelled) => (
                 "cancelled",
                 Vec::new(),
                 Some("cancelled at shutdown; nothing was written".to_string()),
-                Err("cancelled".into()),
             ),
         };
         self.finish(&id, status, errors, message.as_deref())
             .await
             .map_err(|e| e.to_string())?;
-        tracing::info!(import_id = %id, status, "import finished");
-        result
+        tracing::info!(import_id = %id, status, message = message.as_deref().unwrap_or(""), "import finished");
+        Ok(())
     }
 
     async fn execute(&self, id: &str, source: Source) -> Result<String, Outcome> {

@@ -11,7 +11,7 @@ use clap::Subcommand;
 use sqlx::migrate::Migrate;
 
 use crate::config::Config;
-use crate::db::{Db, MIGRATOR};
+use crate::db::{migrator, Db};
 
 /// What to do.
 #[derive(Debug, Clone, Subcommand)]
@@ -50,7 +50,8 @@ pub async fn run(config: Arc<Config>, action: Action) -> anyhow::Result<()> {
 pub async fn up(db: &Db) -> anyhow::Result<()> {
     // The migrator takes the advisory lock first, then refuses a database that has
     // versions this binary does not know (a newer schema).
-    MIGRATOR
+    migrator()
+        .await?
         .run(db.pool())
         .await
         .context("applying migrations")?;
@@ -79,7 +80,8 @@ async fn down(db: &Db, n: usize) -> anyhow::Result<()> {
     } else {
         applied[applied.len() - n - 1]
     };
-    MIGRATOR
+    migrator()
+        .await?
         .undo(db.pool(), target)
         .await
         .context("reverting migrations")?;
@@ -91,10 +93,8 @@ async fn status(db: &Db) -> anyhow::Result<()> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     conn.ensure_migrations_table().await?;
     let applied = conn.list_applied_migrations().await?;
-    for m in MIGRATOR
-        .iter()
-        .filter(|m| m.migration_type.is_up_migration())
-    {
+    let known = migrator().await?;
+    for m in known.iter().filter(|m| m.migration_type.is_up_migration()) {
         let state = if applied.iter().any(|a| a.version == m.version) {
             "applied"
         } else {
@@ -102,10 +102,7 @@ async fn status(db: &Db) -> anyhow::Result<()> {
         };
         println!("{:>4} {:<8} {}", m.version, state, m.description);
     }
-    for a in applied
-        .iter()
-        .filter(|a| !MIGRATOR.version_exists(a.version))
-    {
+    for a in applied.iter().filter(|a| !known.version_exists(a.version)) {
         println!("{:>4} {:<8} (unknown to this binary)", a.version, "applied");
     }
     Ok(())

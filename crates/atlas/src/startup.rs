@@ -8,7 +8,6 @@ use podkit::Context;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::{ApiConfig, Settings};
 use crate::db::Db;
@@ -128,7 +127,10 @@ pub fn router(state: AppState, build: podkit::BuildInfo) -> Router {
         .with_state(build)
         .merge(api);
     if api_cfg.docs {
-        app = app.merge(SwaggerUi::new("/docs").url("/openapi.json", doc));
+        let json = doc
+            .to_json()
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        app = app.merge(routes::docs::router(json));
     }
     app
 }

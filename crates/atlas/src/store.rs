@@ -280,6 +280,8 @@ async fn write_links(tx: &mut Transaction<'_, Any>, c: &Country) -> Result<(), s
 pub enum WriteError {
     /// Fields refer to things that do not exist.
     Invalid(Vec<FieldError>),
+    /// Rows of a bulk import conflict with existing data.
+    Rows(Vec<crate::imports::RowError>),
     /// A unique key is taken.
     Duplicate(String),
     /// The row to change does not exist.
@@ -302,6 +304,16 @@ impl From<WriteError> for ApiError {
     fn from(e: WriteError) -> Self {
         match e {
             WriteError::Invalid(errors) => ApiError::Validation(errors),
+            WriteError::Rows(rows) => ApiError::Validation(
+                rows.into_iter()
+                    .map(|r| {
+                        FieldError::new(
+                            format!("{}/{}{}", r.kind, r.row, r.pointer.trim_start_matches('#')),
+                            r.detail,
+                        )
+                    })
+                    .collect(),
+            ),
             WriteError::Duplicate(d) | WriteError::InUse(d) => ApiError::Conflict(d),
             WriteError::Missing => ApiError::NotFound("no such resource".into()),
             WriteError::Stale => ApiError::PreconditionFailed(
@@ -326,6 +338,18 @@ where
     let result = db
         .run(operation, async {
             let mut tx = db.pool().begin().await?;
+            if db.backend() == crate::db::Backend::Postgres {
+                // One writer at a time, across replicas: these are multi-row writes
+                // to small reference tables, where concurrency buys nothing and
+                // lock-order deadlocks cost a failed request. Bounded, so a long
+                // import makes other writers wait at most 5 s before a 503.
+                sqlx::query("SET LOCAL lock_timeout = '5s'")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(4242)")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             match f(&mut tx).await {
                 Ok(v) => {
                     tx.commit().await?;
@@ -736,6 +760,20 @@ pub async fn import_rows(
     let result = write(db, "imports.write", move |tx| {
         Box::pin(async move {
             let mut done = 0;
+            let mut taken = Vec::new();
+            for (i, c) in currencies.iter().enumerate() {
+                if let Some(d) = currency_conflict(tx, c, Some(&c.code)).await? {
+                    taken.push(row_error("currencies", i + 1, "#/numeric", d));
+                }
+            }
+            for (i, c) in countries.iter().enumerate() {
+                if let Some(d) = country_conflict(tx, c, Some(&c.alpha2)).await? {
+                    taken.push(row_error("countries", i + 1, "#", d));
+                }
+            }
+            if !taken.is_empty() {
+                return Err(WriteError::Rows(taken));
+            }
             for c in &currencies {
                 sqlx::query(
                     "INSERT INTO currencies (code, numeric_code, name, minor_units) VALUES ($1, $2, $3, $4) \
@@ -762,19 +800,12 @@ pub async fn import_rows(
                     if found.is_some() {
                         known.insert(cur.clone());
                     } else {
-                        errors.push(crate::imports::RowError {
-                            kind: "countries".into(),
-                            row: i + 1,
-                            pointer: format!("#/currencies/{j}"),
-                            detail: format!("unknown currency {cur:?}"),
-                        });
+                        errors.push(row_error("countries", i + 1, &format!("#/currencies/{j}"), format!("unknown currency {cur:?}")));
                     }
                 }
             }
             if !errors.is_empty() {
-                return Err(WriteError::Invalid(
-                    errors.into_iter().map(|e| FieldError::new(format!("{}|{}", e.row, e.pointer), e.detail)).collect(),
-                ));
+                return Err(WriteError::Rows(errors));
             }
             for c in &countries {
                 sqlx::query(
@@ -799,23 +830,24 @@ pub async fn import_rows(
     .await;
     match result {
         Ok(()) => Ok(()),
-        Err(WriteError::Invalid(errors)) => Err(ImportError::Rows(
-            errors
-                .into_iter()
-                .map(|e| {
-                    let (row, pointer) = e.pointer.split_once('|').unwrap_or(("0", "#"));
-                    crate::imports::RowError {
-                        kind: "countries".into(),
-                        row: row.parse().unwrap_or(0),
-                        pointer: pointer.into(),
-                        detail: e.detail,
-                    }
-                })
-                .collect(),
-        )),
+        Err(WriteError::Rows(rows)) => Err(ImportError::Rows(rows)),
         Err(WriteError::Db(e)) => Err(ImportError::Db(e)),
-        Err(other) => Err(ImportError::Db(DbError::Unexpected(sqlx::Error::Protocol(
-            format!("a unique key is taken by another row: {other:?}"),
-        )))),
+        // The per-row checks above find every taken key first; a race with another
+        // writer is what is left.
+        Err(other) => Err(ImportError::Rows(vec![row_error(
+            "countries",
+            0,
+            "#",
+            format!("conflicts with a concurrent write: {other:?}"),
+        )])),
+    }
+}
+
+fn row_error(kind: &str, row: usize, pointer: &str, detail: String) -> crate::imports::RowError {
+    crate::imports::RowError {
+        kind: kind.into(),
+        row,
+        pointer: pointer.into(),
+        detail,
     }
 }

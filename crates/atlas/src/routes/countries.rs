@@ -22,7 +22,8 @@ use crate::store::{self, CountryFilter};
 pub struct CountryQuery {
     /// Only countries using this ISO 4217 currency (`EUR`).
     pub currency: Option<String>,
-    /// Case-insensitive part of the name or official name (1 to 100 characters).
+    /// Case-insensitive part of the name or official name (1 to 100 characters, no
+    /// control characters).
     pub q: Option<String>,
 }
 

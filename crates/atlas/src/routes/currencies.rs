@@ -20,7 +20,7 @@ use crate::store;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CurrencyQuery {
-    /// Case-insensitive part of the name (1 to 100 characters).
+    /// Case-insensitive part of the name (1 to 100 characters, no control characters).
     pub q: Option<String>,
 }
 

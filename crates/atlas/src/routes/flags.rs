@@ -14,6 +14,7 @@ use crate::store;
 
 /// `?format=&width=`
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FlagQuery {
     /// `svg` (default) or `png`.
     pub format: Option<String>,
@@ -75,11 +76,11 @@ pub async fn flag(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no country with code {code:?}")))?
         .value;
-    let svg = flags::svg(&country.alpha2).ok_or_else(|| {
+    let svg_gz = flags::svg_gz(&country.alpha2).ok_or_else(|| {
         ApiError::NotFound(format!("no flag is available for {}", country.alpha2))
     })?;
     // The SVG bytes decide every representation: one tag per (flag, format, width).
-    let tag = etag_bytes(svg, if png { width } else { 0 });
+    let tag = etag_bytes(svg_gz, if png { width } else { 0 });
     let cache = [
         (
             header::ETAG,
@@ -91,19 +92,18 @@ pub async fn flag(
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
     if !png {
-        return Ok((
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("image/svg+xml"),
-            )],
-            cache,
-            svg,
-        )
-            .into_response());
+        let mut res = super::docs::gzip_asset(
+            &headers,
+            svg_gz,
+            "image/svg+xml",
+            "public, max-age=604800, stale-while-revalidate=86400",
+        );
+        res.headers_mut().insert(header::ETAG, cache[0].1.clone());
+        return Ok(res);
     }
     let (bytes, _hit) = s
         .flags
-        .png(&country.alpha2, svg, width)
+        .png(&country.alpha2, width)
         .await
         .map_err(|e| ApiError::Unexpected(e.into()))?;
     Ok((

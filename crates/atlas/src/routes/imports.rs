@@ -14,6 +14,7 @@ use crate::imports::{self, ImportJob, ImportKind, ImportRequest, Rows, Source, S
 
 /// `?kind=` for CSV bodies.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CsvParams {
     /// What a `text/csv` body holds: `countries` or `currencies`.
     pub kind: Option<ImportKind>,

@@ -3,6 +3,7 @@
 
 pub mod countries;
 pub mod currencies;
+pub mod docs;
 pub mod flags;
 pub mod home;
 pub mod imports;
@@ -59,6 +60,7 @@ pub struct ProblemDoc {
 
 /// `?limit=&cursor=`: keyset paging.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1 to `api.max_page_size` (default 50).
     pub limit: Option<u32>,

@@ -14,6 +14,7 @@ use crate::places::{Match, Place, PlaceIndex, ATTRIBUTION};
 
 /// `?q=&limit=`
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PlaceQuery {
     /// Name or its beginning; case and accents do not matter (`covilha` finds Covilhã).
     pub q: String,
@@ -76,6 +77,7 @@ pub struct NearestTime {
 
 /// `?lat=&lon=`
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Coordinates {
     /// Latitude, -90 to 90.
     pub lat: f64,
