@@ -16,6 +16,10 @@
 //! - [`lifecycle`] — [`App`]: start, serve, and on SIGTERM turn readiness off, drain,
 //!   finish in-flight work, run shutdown hooks.
 //! - [`probe`] — `probe live|ready|startup` for exec probes in shell-less images.
+//! - [`workers`] — a bounded worker pool: backpressure when full, drain at shutdown,
+//!   metrics per pool.
+//! - [`client`] — an instrumented outgoing HTTP client: timeouts, retries with
+//!   jittered backoff under a retry budget, trace propagation, metrics per client.
 //!
 //! A service's `main` loads its config with [`cli::CommonArgs::loader`], then hands a
 //! start function to [`App::run`]; the start function registers checks and hooks on

@@ -491,7 +491,10 @@ fn survives_a_dead_collector(protocol: &str) {
         "{protocol} dead collector: p50 {:?} p99 {p99:?}",
         took[took.len() / 2]
     );
-    assert!(p99 < Duration::from_millis(50), "p99 {p99:?}");
+    // An exporter on the request path would cost its connect/export timeout (seconds)
+    // per batch; the bound is loose enough for a loaded CI machine and still far
+    // below that. Typical figures are reported by the line above (~2-4 ms p99).
+    assert!(p99 < Duration::from_millis(500), "p99 {p99:?}");
 
     let log = pod.log.clone();
     let stopped_in = pod.stop();
