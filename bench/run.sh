@@ -33,7 +33,7 @@ start() {
   local api admin dir=$work/$name
   api=$(free_port); admin=$(free_port); mkdir -p "$dir"
   local t0; t0=$(date +%s%N)
-  (cd "$dir" && env HOST=127.0.0.1 PORT="$api" ADMIN_PORT="$admin" LOG_LEVEL="${LOG_LEVEL:-info}" "$@" "$OLDPWD/$bin" >"$dir/log" 2>&1) &
+  (cd "$dir" && exec env HOST=127.0.0.1 PORT="$api" ADMIN_PORT="$admin" LOG_LEVEL="${LOG_LEVEL:-info}" "$@" "$OLDPWD/$bin" >"$dir/log" 2>&1) &
   local pid=$!
   pids+=("$pid")
   for _ in $(seq 1 3000); do
@@ -63,6 +63,8 @@ read -r pid api admin ms < <(start first)
 echo "- restart on a migrated SQLite to ready (place index loaded): ${ms} ms"
 sleep 2
 echo "- idle RSS with the place index: $(( $(rss_kib "$pid") / 1024 )) MiB"
+wrk -t2 -c"$conns" -d3s "http://127.0.0.1:$api/api/v1/countries/PT" >/dev/null
+echo "- RSS after 3 s of load on /api/v1/countries/{code}: $(( $(rss_kib "$pid") / 1024 )) MiB"
 
 lat() { # wrk output → "RPS p99"
   awk '/Requests\/sec/ {rps=$2} /^ *99%/ {p99=$2} END {print rps, p99}'
@@ -97,12 +99,22 @@ t=$( { /usr/bin/time -f %e curl -s -o /dev/null "http://127.0.0.1:$api/api/v1/co
 echo "- PNG flag render, 1024 px, cold (one request, incl. HTTP): ${t} s"
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 
-# Instrumentation overhead on /home: everything on vs everything off.
-read -r pid api admin ms < <(LOG_LEVEL=info start on)
+# Instrumentation overhead on /home: metrics + access logs + traces exported to a
+# local OTLP receiver (every request sampled) vs all of them off.
+py=$(tests/otlp/venv.sh)
+# The receiver exits when its stdin closes: feed it a FIFO this script holds open.
+mkfifo "$work/keep"
+"$py" tests/otlp/receiver.py "$work/spans.jsonl" <"$work/keep" >"$work/receiver.out" 2>&1 &
+pids+=("$!")
+exec 3>"$work/keep"
+for _ in $(seq 1 500); do grep -q grpc_port "$work/receiver.out" 2>/dev/null && break; sleep 0.02; done
+grpc=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["grpc_port"])' "$work/receiver.out")
+read -r pid api admin ms < <(LOG_LEVEL=info start on OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$grpc" OTEL_TRACES_SAMPLER=always_on)
 read -r on _ < <(run_wrk "http://127.0.0.1:$api/home")
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 read -r pid api admin ms < <(LOG_LEVEL=warn start off ATLAS_METRICS__ENABLED=false ATLAS_METRICS__FAMILIES__HTTP_SERVER=false ATLAS_API__PLACES=false)
 read -r off _ < <(run_wrk "http://127.0.0.1:$api/home")
 kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
 echo
-echo "- /home RPS with metrics + access logs on: $on; with them off: $off; ratio $(python3 -c "print(round($on/$off, 3))")"
+spans=$(wc -l <"$work/spans.jsonl" 2>/dev/null || echo 0)
+echo "- /home RPS with metrics + access logs + traces (always_on, $spans spans received) on: $on; all off: $off; ratio $(python3 -c "print(round($on/$off, 3))")"
