@@ -48,6 +48,16 @@ pub async fn run(config: Arc<Config>, action: Action) -> anyhow::Result<()> {
 /// # Errors
 /// The database is unreachable or a migration failed.
 pub async fn up(db: &Db) -> anyhow::Result<()> {
+    // Nothing pending is the common case at every restart: answer it read-only,
+    // without inflating 5 MB of seed SQL the process would then keep in its heap.
+    let before = db
+        .schema_status()
+        .await
+        .context("reading the schema version")?;
+    if before.dirty.is_none() && before.applied == before.expected {
+        tracing::info!(version = ?before.applied, backend = db.backend().name(), "schema is current");
+        return Ok(());
+    }
     // The migrator takes the advisory lock first, then refuses a database that has
     // versions this binary does not know (a newer schema).
     migrator()
@@ -56,7 +66,7 @@ pub async fn up(db: &Db) -> anyhow::Result<()> {
         .await
         .context("applying migrations")?;
     let after = db.schema_status().await?;
-    tracing::info!(version = ?after.applied, backend = db.backend().name(), "migrations up to date");
+    tracing::info!(from = ?before.applied, to = ?after.applied, backend = db.backend().name(), "migrations applied");
     Ok(())
 }
 

@@ -141,33 +141,34 @@ impl PlaceIndex {
     /// # Errors
     /// The database is unreachable or the places table is missing (not migrated).
     pub async fn load(db: &Db) -> Result<Self, DbError> {
-        let rows = db
-            .run("places.load", async {
-                sqlx::query(
-                    "SELECT id, name, ascii_name, search_name, alternate_names, country, admin1, population, latitude, longitude, timezone FROM places ORDER BY id",
-                )
-                .fetch_all(db.pool())
-                .await
-            })
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let place = Place {
-                id: r.try_get("id").map_err(DbError::Unexpected)?,
-                name: r.try_get("name").map_err(DbError::Unexpected)?,
-                ascii_name: r.try_get("ascii_name").map_err(DbError::Unexpected)?,
-                country: r.try_get("country").map_err(DbError::Unexpected)?,
-                admin1: r.try_get("admin1").map_err(DbError::Unexpected)?,
-                population: r.try_get("population").map_err(DbError::Unexpected)?,
-                latitude: r.try_get("latitude").map_err(DbError::Unexpected)?,
-                longitude: r.try_get("longitude").map_err(DbError::Unexpected)?,
-                timezone: r.try_get("timezone").map_err(DbError::Unexpected)?,
-            };
-            let search: String = r.try_get("search_name").map_err(DbError::Unexpected)?;
-            let alternates: String = r.try_get("alternate_names").map_err(DbError::Unexpected)?;
-            out.push((place, search, alternates));
-        }
-        Ok(Self::build(out))
+        use futures_util::TryStreamExt;
+        // Streamed row by row: materialising 34k rows at once would leave a peak in
+        // the heap that the allocator keeps long after the index is built.
+        db.run("places.load", async {
+            let mut rows = sqlx::query(
+                "SELECT id, name, ascii_name, search_name, alternate_names, country, admin1, population, latitude, longitude, timezone FROM places ORDER BY id",
+            )
+            .fetch(db.pool());
+            let mut out = Vec::with_capacity(34_000);
+            while let Some(r) = rows.try_next().await? {
+                let place = Place {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    ascii_name: r.try_get("ascii_name")?,
+                    country: r.try_get("country")?,
+                    admin1: r.try_get("admin1")?,
+                    population: r.try_get("population")?,
+                    latitude: r.try_get("latitude")?,
+                    longitude: r.try_get("longitude")?,
+                    timezone: r.try_get("timezone")?,
+                };
+                let search: String = r.try_get("search_name")?;
+                let alternates: String = r.try_get("alternate_names")?;
+                out.push((place, search, alternates));
+            }
+            Ok(Self::build(out))
+        })
+        .await
     }
 
     /// How many places are indexed.

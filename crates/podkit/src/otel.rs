@@ -246,6 +246,9 @@ mod imp {
             .with_threads(false)
             .with_target(false)
             .with_tracked_inactivity(false)
+            // code.filepath/lineno on every span cost a formatted string each, and
+            // the span name (`GET /route`) already says where it came from.
+            .with_location(false)
             .with_filter(not_exporter)
             .boxed();
         ACTIVE.store(true, Ordering::Relaxed);
