@@ -10,7 +10,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock: the same as std's at run time, and pausable in tests.
+use tokio::time::Instant;
 
 use prometheus::{IntGauge, IntGaugeVec};
 use serde::Serialize;
@@ -18,6 +21,9 @@ use tokio::sync::Mutex;
 
 use crate::config::HealthConfig;
 use crate::metrics::{Metrics, MetricsError};
+
+/// The longest a failed readiness report is reused.
+const FAILURE_TTL: Duration = Duration::from_millis(100);
 
 type CheckFn =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
@@ -165,7 +171,14 @@ impl Health {
         // instead of starting their own.
         let mut cache = self.inner.cache.lock().await;
         if let Some((at, report)) = cache.as_ref() {
-            if at.elapsed() < self.inner.config.cache_ttl {
+            // A failure is reused only briefly, so a recovered dependency (or a
+            // warm-up that just finished) shows at the next probe, not a TTL later.
+            let ttl = if report.status == "ready" {
+                self.inner.config.cache_ttl
+            } else {
+                self.inner.config.cache_ttl.min(FAILURE_TTL)
+            };
+            if at.elapsed() < ttl {
                 return self.with_lifecycle(report.clone());
             }
         }
@@ -290,6 +303,36 @@ mod tests {
         let reports = futures_util::future::join_all(storm).await;
         assert!(reports.iter().all(|r| r.is_ready()));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failures_are_cached_briefly_so_recovery_shows_at_the_next_probe() {
+        let h = health(Duration::from_secs(60));
+        h.mark_started();
+        let up = Arc::new(AtomicBool::new(false));
+        let u = up.clone();
+        h.add_check("flaky", move || {
+            let ok = u.load(Ordering::SeqCst);
+            async move {
+                if ok {
+                    Ok(())
+                } else {
+                    Err("down".into())
+                }
+            }
+        });
+        assert_eq!(h.readiness().await.status, "not_ready");
+        up.store(true, Ordering::SeqCst);
+        tokio::time::advance(FAILURE_TTL + Duration::from_millis(1)).await;
+        assert!(
+            h.readiness().await.is_ready(),
+            "recovery seen well before the 60 s TTL"
+        );
+        up.store(false, Ordering::SeqCst);
+        assert!(
+            h.readiness().await.is_ready(),
+            "a success is reused for the TTL"
+        );
     }
 
     #[tokio::test]
