@@ -50,9 +50,8 @@ push: ## Push the image
 deploy-dev: ## Apply the dev overlay to the current kubectl context
 	kubectl apply -k deploy/kubernetes/overlays/dev
 
-helm-template: ## Render the chart with the dev values
-	python3 -m pip show helm-python-sdk >/dev/null 2>&1 || true
-	deploy/check.sh --helm-template-only 2>/dev/null || echo "see deploy/README.md for rendering the chart"
+helm-template: ## Render the chart with the dev values (Helm's Go SDK from PyPI; no helm binary needed)
+	deploy/check.sh --helm-template-only values-dev.yaml
 
 compose-up: ## atlas + PostgreSQL + Prometheus + OTel collector + Grafana
 	docker compose -f compose.yaml up --build
