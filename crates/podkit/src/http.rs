@@ -45,11 +45,23 @@ pub struct HttpLayerConfig {
     pub body_limit: usize,
     /// RED metrics, when enabled.
     pub metrics: Option<HttpServerMetrics>,
-    /// Pulls a remote parent (W3C `traceparent`) into the request span, when tracing is on.
-    pub propagate: Option<fn(&axum::http::HeaderMap, &tracing::Span)>,
+    /// Trace export hooks, when tracing is on: join the caller's trace and set the
+    /// span's HTTP attributes.
+    pub propagate: Option<TraceHooks>,
     /// Write one `access` line per request (off for the admin port: probes every few
     /// seconds would drown the log).
     pub access_log: bool,
+}
+
+/// What the middleware tells the trace exporter. HTTP semantic-convention values go
+/// to the exported span only, not into tracing fields, so they are not repeated on
+/// every log line of the request.
+#[derive(Clone, Copy)]
+pub struct TraceHooks {
+    /// At the start: headers (for `traceparent`), the span, method, route and path.
+    pub start: fn(&axum::http::HeaderMap, &tracing::Span, &str, &str, &str),
+    /// At the end: the response status.
+    pub finish: fn(&tracing::Span, u16),
 }
 
 /// Wrap a service's router with the kit's middleware, 404 fallback and problem bodies.
@@ -117,14 +129,10 @@ async fn kit_middleware(
         otel.name = %format_args!("{} {}", method, route),
         otel.kind = "server",
         otel.status_code = field::Empty,
-        http.request.method = %method,
-        http.route = %route,
-        url.path = %path,
-        http.response.status_code = field::Empty,
         request_id = %request_id,
     );
-    if let Some(propagate) = cfg.propagate {
-        propagate(req.headers(), &span);
+    if let Some(hooks) = cfg.propagate {
+        (hooks.start)(req.headers(), &span, method.as_str(), &route, &path);
     }
     if let Some(m) = &cfg.metrics {
         m.in_flight.inc();
@@ -160,7 +168,9 @@ async fn kit_middleware(
     }
     let mut res = problemize(res, &path, &request_id).await;
     let elapsed = start.elapsed();
-    span.record("http.response.status_code", status.as_u16());
+    if let Some(hooks) = cfg.propagate {
+        (hooks.finish)(&span, status.as_u16());
+    }
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }

@@ -50,6 +50,6 @@ pub use problem::Problem;
 pub use workers::{Rejected, WorkerPool, WorkerPoolConfig};
 
 /// The W3C trace-context extractor for request spans, when spans are exported.
-pub(crate) fn propagator() -> Option<fn(&axum::http::HeaderMap, &tracing::Span)> {
+pub(crate) fn propagator() -> Option<http::TraceHooks> {
     otel::propagator()
 }

@@ -32,10 +32,13 @@ pub fn inject(headers: &mut HeaderMap) {
 
 /// The request-span hook for [`crate::http::HttpLayerConfig::propagate`]: `Some` only
 /// when spans are exported.
-pub(crate) fn propagator() -> Option<fn(&HeaderMap, &tracing::Span)> {
+pub(crate) fn propagator() -> Option<crate::http::TraceHooks> {
     #[cfg(feature = "otel")]
     if imp::active() {
-        return Some(imp::join_remote_trace);
+        return Some(crate::http::TraceHooks {
+            start: imp::join_remote_trace,
+            finish: imp::record_status,
+        });
     }
     None
 }
@@ -284,7 +287,16 @@ mod imp {
 
     /// Make the caller's trace, if its `traceparent` is valid, the parent of `span`,
     /// and add the server-span attributes that only the headers know.
-    pub(super) fn join_remote_trace(headers: &HeaderMap, span: &tracing::Span) {
+    pub(super) fn join_remote_trace(
+        headers: &HeaderMap,
+        span: &tracing::Span,
+        method: &str,
+        route: &str,
+        path: &str,
+    ) {
+        span.set_attribute("http.request.method", method.to_owned());
+        span.set_attribute("http.route", route.to_owned());
+        span.set_attribute("url.path", path.to_owned());
         let remote = opentelemetry::global::get_text_map_propagator(|p| {
             p.extract(&HeaderExtractor(headers))
         });
@@ -304,6 +316,10 @@ mod imp {
         {
             span.set_attribute("user_agent.original", ua.to_owned());
         }
+    }
+
+    pub(super) fn record_status(span: &tracing::Span, status: u16) {
+        span.set_attribute("http.response.status_code", i64::from(status));
     }
 
     pub(super) fn inject(headers: &mut HeaderMap) {

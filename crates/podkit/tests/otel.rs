@@ -445,10 +445,8 @@ fn exports_server_spans(protocol: &str, python: &str) {
     );
 
     let lines = read_json_lines(&log);
-    let of_request: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["url.path"] == "/items/42")
-        .collect();
+    // The request's lines are the ones inside its span: the caller's trace id says so.
+    let of_request: Vec<&Value> = lines.iter().filter(|l| l["trace_id"] == TRACE_ID).collect();
     let access = of_request
         .iter()
         .find(|l| l["target"] == "access")
