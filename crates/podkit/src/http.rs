@@ -134,9 +134,9 @@ async fn kit_middleware(
     if let Some(hooks) = cfg.propagate {
         (hooks.start)(req.headers(), &span, method.as_str(), &route, &path);
     }
-    if let Some(m) = &cfg.metrics {
-        m.in_flight.inc();
-    }
+    // A guard, not inc/dec around the await: when the client goes away axum drops
+    // this future mid-request, and the gauge must still come back down.
+    let _in_flight = cfg.metrics.as_ref().map(|m| InFlight::enter(&m.in_flight));
     let timeout = cfg.request_timeout;
     let res = async move {
         match tokio::time::timeout(timeout, next.run(req)).await {
@@ -175,7 +175,6 @@ async fn kit_middleware(
         span.record("otel.status_code", "ERROR");
     }
     if let Some(m) = &cfg.metrics {
-        m.in_flight.dec();
         m.observe(method.as_str(), &route, status.as_u16(), elapsed);
     }
     if cfg.access_log {
@@ -195,6 +194,22 @@ async fn kit_middleware(
         res.headers_mut().insert(REQUEST_ID.clone(), v);
     }
     res
+}
+
+/// Counts a request in flight for as long as it lives.
+struct InFlight(prometheus::IntGauge);
+
+impl InFlight {
+    fn enter(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 /// Make every error response a problem document carrying `instance` and `request_id`.
@@ -350,6 +365,36 @@ mod tests {
         let (status, _, body) = call(get_req("/slow")).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(body["title"], "Request Timeout");
+    }
+
+    #[tokio::test]
+    async fn a_request_abandoned_by_its_client_leaves_in_flight_at_zero() {
+        let metrics = crate::Metrics::build(
+            &crate::config::MetricsConfig::default(),
+            &crate::BuildInfo {
+                name: "t",
+                release: "0",
+                commit: "x",
+                build_time: "unset",
+            },
+        )
+        .unwrap();
+        let http = crate::metrics::HttpServerMetrics::register(&metrics).unwrap();
+        let gauge = http.in_flight.clone();
+        let app = wrap(
+            Router::new().route("/hang", get(std::future::pending::<&str>)),
+            HttpLayerConfig {
+                request_timeout: Duration::from_secs(60),
+                body_limit: 16,
+                metrics: Some(http),
+                propagate: None,
+                access_log: false,
+            },
+        );
+        let call = app.oneshot(get_req("/hang"));
+        // The client gives up: the request future is dropped while the handler waits.
+        let _ = tokio::time::timeout(Duration::from_millis(20), call).await;
+        assert_eq!(gauge.get(), 0);
     }
 
     #[tokio::test]
