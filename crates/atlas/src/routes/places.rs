@@ -152,7 +152,7 @@ pub async fn search(
         .search(&q.q, limit)
         .into_iter()
         .map(|(p, m)| PlaceHit {
-            place: p.clone(),
+            place: p,
             r#match: match_name(m).into(),
         })
         .collect();
@@ -177,21 +177,20 @@ pub async fn time_by_name(
 ) -> Result<Json<PlaceTimeAnswer>, ApiError> {
     check_query(&name)?;
     let idx = index(&s).await?;
-    let hits = idx.search(&name, 6);
-    let Some((best, best_match)) = hits.first().copied() else {
+    let mut hits = idx.search(&name, 6).into_iter();
+    let Some((best, best_match)) = hits.next() else {
         let suggestions = idx.suggestions(&name, 5);
         return Err(ApiError::NotFoundWith(
             format!("no place named {name:?}"),
             serde_json::json!({ "suggestions": suggestions }),
         ));
     };
-    let alternatives = hits[1..]
-        .iter()
+    let alternatives = hits
         .filter(|(_, m)| *m == best_match)
-        .map(|(p, _)| with_time(p))
+        .map(|(p, _)| with_time(&p))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(PlaceTimeAnswer {
-        best: with_time(best)?,
+        best: with_time(&best)?,
         alternatives,
         attribution: ATTRIBUTION.into(),
     }))
@@ -230,7 +229,7 @@ pub async fn time_by_coordinates(
         .nearest(c.lat, c.lon)
         .ok_or_else(|| ApiError::NotFound("no places are loaded".into()))?;
     Ok(Json(NearestTime {
-        nearest: with_time(p)?,
+        nearest: with_time(&p)?,
         distance_km: (d * 10.0).round() / 10.0,
         attribution: ATTRIBUTION.into(),
     }))
