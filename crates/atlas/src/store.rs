@@ -430,7 +430,8 @@ pub async fn create_country(db: &Db, c: Country) -> Result<Versioned<Country>, W
     .await
 }
 
-/// `PUT /countries/{code}`: replace, guarded by `expected` (the version `If-Match` named).
+/// `PUT /countries/{code}`: replace, if `precondition` (the `If-Match` check) accepts
+/// the current row.
 ///
 /// # Errors
 /// Missing row, stale version, unknown currencies, a taken code, database failures.

@@ -1,16 +1,13 @@
 //! `/api/v1/countries`.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{
-    entity_headers, etag, if_match, next_link, not_modified, ApiQuery, AppState, Page, PageParams,
-    ProblemDoc,
-};
+use super::{etag, if_match, next_link, ApiQuery, AppState, Page, PageParams, ProblemDoc};
 use crate::domain::country::{Country, CountryInput};
 use crate::domain::CountryRef;
 use crate::error::{ApiError, ApiJson, FieldError};
@@ -29,11 +26,6 @@ pub struct CountryQuery {
 
 pub(crate) fn parse_ref(code: &str) -> Result<CountryRef, ApiError> {
     CountryRef::parse(code).map_err(|e| ApiError::Validation(vec![FieldError::new("path.code", e)]))
-}
-
-fn found(c: Country) -> Response {
-    let tag = etag(&c);
-    (entity_headers(&tag), Json(c)).into_response()
 }
 
 /// List countries, filtered and paged by alpha-2 code.
@@ -111,11 +103,7 @@ pub async fn get(
         .await?
         .ok_or_else(|| not_found(&code))?
         .value;
-    let tag = etag(&c);
-    if not_modified(&headers, &tag) {
-        return Ok((StatusCode::NOT_MODIFIED, entity_headers(&tag)).into_response());
-    }
-    Ok(found(c))
+    Ok(super::entity_unless_unchanged(&headers, c))
 }
 
 fn not_found(code: &str) -> ApiError {
@@ -139,15 +127,10 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let c = input.validate().map_err(ApiError::Validation)?;
     let created = store::create_country(&s.db, c).await?.value;
-    let location = format!("/api/v1/countries/{}", created.alpha2);
-    let tag = etag(&created);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        entity_headers(&tag),
-        Json(created),
-    )
-        .into_response())
+    Ok(super::created(
+        format!("/api/v1/countries/{}", created.alpha2),
+        created,
+    ))
 }
 
 /// Replace a country. With `If-Match`, refused (412) if it changed meanwhile.
@@ -180,7 +163,7 @@ pub async fn replace(
                 store::WriteError::Missing => not_found(&code),
                 other => other.into(),
             })?;
-    Ok(found(updated.value))
+    Ok(super::entity(updated.value))
 }
 
 /// Delete a country.

@@ -1,16 +1,13 @@
 //! `/api/v1/currencies`.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{
-    entity_headers, etag, if_match, next_link, not_modified, ApiQuery, AppState, Page, PageParams,
-    ProblemDoc,
-};
+use super::{etag, if_match, next_link, ApiQuery, AppState, Page, PageParams, ProblemDoc};
 use crate::domain::country::Country;
 use crate::domain::currency::{Currency, CurrencyInput};
 use crate::error::{ApiError, ApiJson, FieldError};
@@ -36,11 +33,6 @@ fn code(raw: &str) -> Result<String, ApiError> {
 
 fn not_found(code: &str) -> ApiError {
     ApiError::NotFound(format!("no currency with code {code:?}"))
-}
-
-fn found(c: Currency) -> Response {
-    let tag = etag(&c);
-    (entity_headers(&tag), Json(c)).into_response()
 }
 
 /// List currencies, paged by code.
@@ -107,11 +99,7 @@ pub async fn get(
         .await?
         .ok_or_else(|| not_found(&raw))?
         .value;
-    let tag = etag(&c);
-    if not_modified(&headers, &tag) {
-        return Ok((StatusCode::NOT_MODIFIED, entity_headers(&tag)).into_response());
-    }
-    Ok(found(c))
+    Ok(super::entity_unless_unchanged(&headers, c))
 }
 
 /// The countries using a currency.
@@ -150,15 +138,10 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let c = input.validate().map_err(ApiError::Validation)?;
     let created = store::create_currency(&s.db, c).await?.value;
-    let location = format!("/api/v1/currencies/{}", created.code);
-    let tag = etag(&created);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        entity_headers(&tag),
-        Json(created),
-    )
-        .into_response())
+    Ok(super::created(
+        format!("/api/v1/currencies/{}", created.code),
+        created,
+    ))
 }
 
 /// Replace a currency. With `If-Match`, refused (412) if it changed meanwhile.
@@ -190,7 +173,7 @@ pub async fn replace(
             store::WriteError::Missing => not_found(&raw),
             other => other.into(),
         })?;
-    Ok(found(updated.value))
+    Ok(super::entity(updated.value))
 }
 
 /// Delete a currency no country uses.

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -184,6 +186,31 @@ pub fn entity_headers(tag: &str) -> [(header::HeaderName, HeaderValue); 2] {
         ),
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
     ]
+}
+
+/// A single resource with its `ETag`.
+pub fn entity<T: Serialize>(value: T) -> Response {
+    let tag = etag(&value);
+    (entity_headers(&tag), Json(value)).into_response()
+}
+
+/// A single resource, or 304 when `If-None-Match` names its current `ETag`.
+pub fn entity_unless_unchanged<T: Serialize>(headers: &HeaderMap, value: T) -> Response {
+    let tag = etag(&value);
+    if not_modified(headers, &tag) {
+        return (StatusCode::NOT_MODIFIED, entity_headers(&tag)).into_response();
+    }
+    (entity_headers(&tag), Json(value)).into_response()
+}
+
+/// 201 with `Location` and the new resource with its `ETag`.
+pub fn created<T: Serialize>(location: String, value: T) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        entity(value),
+    )
+        .into_response()
 }
 
 /// Build the `next` link from the current path, query pairs and cursor.
