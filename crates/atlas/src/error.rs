@@ -121,7 +121,7 @@ impl IntoResponse for ApiError {
         // The cause travels to the kit's middleware, which logs it with the request.
         if let ApiError::Unavailable(e) | ApiError::Unexpected(e) = &self {
             res.extensions_mut()
-                .insert(podkit::problem::Cause::new(e.as_ref()));
+                .insert(podkit::http::Cause::new(e.as_ref()));
         }
         res
     }

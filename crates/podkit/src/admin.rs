@@ -13,13 +13,14 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
+use crate::build::BuildInfo;
 use crate::config::Secret;
 use crate::health::Health;
-use crate::metrics::Metrics;
-use crate::problem::Problem;
-use crate::telemetry::LogControl;
-use crate::BuildInfo;
+use crate::http::problem::Problem;
+use crate::telemetry::log_control::LogControl;
+use crate::telemetry::metrics::Metrics;
 
 /// What the admin router serves from.
 #[derive(Clone)]
@@ -134,11 +135,10 @@ async fn require_token(State(s): State<AdminState>, req: Request, next: Next) ->
     }
 }
 
+/// Equal in time independent of where the bytes differ (`subtle`); a length
+/// mismatch returns early, which reveals only the token's length.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.ct_eq(b).into()
 }
 
 async fn get_log_level(State(s): State<AdminState>) -> Response {

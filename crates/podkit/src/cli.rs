@@ -6,9 +6,10 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 
 use crate::config::Loader;
+use crate::health::probe::ProbeKind;
 
 /// Flags that feed the last (highest) configuration layer.
 #[derive(Debug, Clone, Default, Args)]
@@ -79,26 +80,4 @@ pub enum KitCommand {
         #[arg(value_enum)]
         kind: ProbeKind,
     },
-}
-
-/// A probe endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ProbeKind {
-    /// `/healthz`
-    Live,
-    /// `/readyz`
-    Ready,
-    /// `/startupz`
-    Startup,
-}
-
-impl ProbeKind {
-    /// The admin path.
-    pub fn path(self) -> &'static str {
-        match self {
-            ProbeKind::Live => "/healthz",
-            ProbeKind::Ready => "/readyz",
-            ProbeKind::Startup => "/startupz",
-        }
-    }
 }

@@ -1,29 +1,31 @@
 //! podkit: everything a Rust HTTP service needs to live in a Kubernetes pod.
 //!
 //! # Layout
-//! - [`config`] — layered, validated configuration (defaults < YAML < env < flags),
-//!   secrets redacted.
+//! Each folder is one concern; the arrows only point down this list.
+//! - [`lifecycle`] — [`Pod`] binds the API and admin listeners and runs the start
+//!   and shutdown phases until a future resolves; [`App`] wraps it for a binary
+//!   (subcommands, signals, exit codes); [`Context`] is what a service's start
+//!   function gets.
 //! - [`cli`] — the shared command line: config flags, `serve`, `config`, `probe`.
-//! - [`telemetry`] — JSON logs to several sinks with level ranges and rotation, a
-//!   run-time log filter, and (feature `otel`) OTLP traces.
-//! - [`http`] — the API middleware: request id, access log, RED metrics, timeout,
-//!   body limit, panic catcher, RFC 9457 [`problem`] bodies.
-//! - [`otel`] — (feature `otel`) OTLP trace export and W3C trace-context propagation;
-//!   [`otel::inject`] for outgoing calls is there (a no-op) without the feature.
-//! - [`metrics`] — the Prometheus registry and the kit's metric families.
-//! - [`health`] — liveness, readiness with dependency checks, start-up.
 //! - [`admin`] — the admin port: probes, `/metrics`, log level, config, info.
-//! - [`lifecycle`] — [`App`]: start, serve, and on SIGTERM turn readiness off, drain,
-//!   finish in-flight work, run shutdown hooks.
-//! - [`probe`] — `probe live|ready|startup` for exec probes in shell-less images.
-//! - [`workers`] — a bounded worker pool: backpressure when full, drain at shutdown,
-//!   metrics per pool.
 //! - [`client`] — an instrumented outgoing HTTP client: timeouts, retries with
 //!   jittered backoff under a retry budget, trace propagation, metrics per client.
+//! - [`workers`] — a bounded worker pool: backpressure when full, drain at shutdown,
+//!   metrics per pool.
+//! - [`http`] — the request path as tower layers: request id, observe (span,
+//!   metrics, access log), RFC 9457 [`Problem`] bodies, timeout, body limit, panic
+//!   catcher.
+//! - [`health`] — liveness, readiness with dependency checks, start-up, and the
+//!   exec probe.
+//! - [`telemetry`] — JSON logs to several sinks with a run-time filter, the
+//!   Prometheus [`Metrics`] registry, and (feature `otel`) OTLP traces.
+//! - [`config`] — layered, validated configuration (defaults < YAML < env < flags),
+//!   secrets redacted.
 //!
 //! A service's `main` loads its config with [`cli::CommonArgs::loader`], then hands a
 //! start function to [`App::run`]; the start function registers checks and hooks on
-//! the [`Context`] and returns its `axum::Router`.
+//! the [`Context`] and returns its `axum::Router`. Tests run the same start function
+//! in-process with [`Pod::bind`] on port 0 and [`Pod::run_until`].
 
 pub mod admin;
 mod build;
@@ -33,10 +35,6 @@ pub mod config;
 pub mod health;
 pub mod http;
 pub mod lifecycle;
-pub mod metrics;
-pub mod otel;
-pub mod probe;
-pub mod problem;
 pub mod telemetry;
 pub mod workers;
 
@@ -44,12 +42,9 @@ pub use build::BuildInfo;
 pub use client::{ClientConfig, ClientError, HttpClient};
 pub use config::{Config, ConfigError, KitConfig, Loader, Secret, SecretUrl};
 pub use health::Health;
-pub use lifecycle::{exit_config_error, App, Context};
-pub use metrics::Metrics;
-pub use problem::Problem;
+pub use http::Problem;
+pub use lifecycle::{exit_config_error, App, Context, Pod, PodError};
+pub use telemetry::metrics::{self, Metrics};
 pub use workers::{Rejected, WorkerPool, WorkerPoolConfig};
-
-/// The W3C trace-context extractor for request spans, when spans are exported.
-pub(crate) fn propagator() -> Option<http::TraceHooks> {
-    otel::propagator()
-}
+// Transitional path for `client`, removed once it imports from `telemetry`.
+use telemetry::otel;

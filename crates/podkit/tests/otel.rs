@@ -260,7 +260,7 @@ impl Pod {
                                 tracing::info!("looking the item up");
                                 // What a client call from here would send on.
                                 let mut headers = axum::http::HeaderMap::new();
-                                podkit::otel::inject(&mut headers);
+                                podkit::telemetry::otel::inject(&mut headers);
                                 headers
                                     .get("traceparent")
                                     .map(|v| v.to_str().unwrap().to_owned())
@@ -498,7 +498,7 @@ fn survives_a_dead_collector(protocol: &str) {
     let stopped_in = pod.stop();
     eprintln!("{protocol} dead collector: stopped in {stopped_in:?}");
     assert!(
-        stopped_in < podkit::otel::SHUTDOWN_BUDGET + Duration::from_secs(2),
+        stopped_in < podkit::telemetry::otel::SHUTDOWN_BUDGET + Duration::from_secs(2),
         "stop took {stopped_in:?}"
     );
     let failures = read_json_lines(&log)

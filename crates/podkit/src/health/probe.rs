@@ -4,8 +4,31 @@ use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::cli::ProbeKind;
+use clap::ValueEnum;
+
 use crate::config::KitConfig;
+
+/// A probe endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProbeKind {
+    /// `/healthz`
+    Live,
+    /// `/readyz`
+    Ready,
+    /// `/startupz`
+    Startup,
+}
+
+impl ProbeKind {
+    /// The admin path.
+    pub fn path(self) -> &'static str {
+        match self {
+            ProbeKind::Live => "/healthz",
+            ProbeKind::Ready => "/readyz",
+            ProbeKind::Startup => "/startupz",
+        }
+    }
+}
 
 /// Ask the local admin port; `Ok` when it answers 200.
 ///

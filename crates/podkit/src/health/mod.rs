@@ -20,7 +20,9 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::config::HealthConfig;
-use crate::metrics::{Metrics, MetricsError};
+use crate::telemetry::metrics::{Metrics, MetricsError};
+
+pub mod probe;
 
 /// The longest a failed readiness report is reused.
 const FAILURE_TTL: Duration = Duration::from_millis(100);

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use axum::http::StatusCode;
+
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, LabelPair, Metric, MetricFamily, MetricType};
 use prometheus::{
@@ -12,8 +14,8 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
+use crate::build::BuildInfo;
 use crate::config::MetricsConfig;
-use crate::BuildInfo;
 
 /// The pod's metric registry and the settings new families follow.
 #[derive(Clone)]
@@ -280,29 +282,13 @@ impl HttpServerMetrics {
     }
 
     /// Count one finished request.
-    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let mut buf = itoa_status(status);
-        let status = status_str(&mut buf);
-        let labels = [method, route, status];
+    pub fn observe(&self, method: &str, route: &str, status: StatusCode, elapsed: Duration) {
+        let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.duration
             .with_label_values(&labels)
             .observe(elapsed.as_secs_f64());
     }
-}
-
-fn itoa_status(status: u16) -> [u8; 3] {
-    let s = status.min(999);
-    [
-        b'0' + (s / 100) as u8,
-        b'0' + (s / 10 % 10) as u8,
-        b'0' + (s % 10) as u8,
-    ]
-}
-
-fn status_str(buf: &mut [u8; 3]) -> &str {
-    // Invariant: three ASCII digits.
-    std::str::from_utf8(buf).unwrap_or("000")
 }
 
 #[cfg(test)]
@@ -322,7 +308,12 @@ mod tests {
     fn exposition_has_red_families_build_info_and_process() {
         let m = Metrics::build(&MetricsConfig::default(), &build()).unwrap();
         let http = HttpServerMetrics::register(&m).unwrap();
-        http.observe("GET", "/items/{id}", 200, Duration::from_millis(3));
+        http.observe(
+            "GET",
+            "/items/{id}",
+            StatusCode::OK,
+            Duration::from_millis(3),
+        );
         let text = m.render();
         assert!(
             text.contains(
@@ -352,9 +343,12 @@ mod tests {
             ..Default::default()
         };
         let m = Metrics::build(&cfg, &build()).unwrap();
-        HttpServerMetrics::register(&m)
-            .unwrap()
-            .observe("GET", "/", 404, Duration::ZERO);
+        HttpServerMetrics::register(&m).unwrap().observe(
+            "GET",
+            "/",
+            StatusCode::NOT_FOUND,
+            Duration::ZERO,
+        );
         let text = m.render();
         assert!(text.contains("acme_http_server_requests_total"), "{text}");
         assert!(!text.contains("process_resident_memory_bytes"), "{text}");

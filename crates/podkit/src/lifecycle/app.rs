@@ -1,0 +1,154 @@
+//! [`App`]: the binary's entry point: subcommands, telemetry, signals, exit codes.
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tracing::error;
+
+use super::context::Context;
+use super::pod::Pod;
+use super::signals::Signals;
+use crate::build::BuildInfo;
+use crate::cli::KitCommand;
+use crate::config::{Config, ConfigError};
+use crate::telemetry::{self, Telemetry};
+
+/// A podkit service: build identity plus effective configuration.
+pub struct App<S> {
+    build: BuildInfo,
+    config: Config<S>,
+}
+
+/// Print a configuration error as one line on stderr and return exit code 2.
+pub fn exit_config_error(err: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{err}");
+    ExitCode::from(ConfigError::EXIT_CODE)
+}
+
+impl<S> App<S>
+where
+    S: Serialize + DeserializeOwned + Send + Sync + 'static,
+{
+    /// A service with its build identity and loaded configuration.
+    pub fn new(build: BuildInfo, config: Config<S>) -> Self {
+        Self { build, config }
+    }
+
+    /// Run a kit subcommand: `serve` with `start` building the service's router,
+    /// `config`, or `probe`.
+    pub fn run<F, Fut, E>(self, command: KitCommand, start: F) -> ExitCode
+    where
+        F: FnOnce(Context<S>) -> Fut,
+        Fut: Future<Output = Result<Router, E>>,
+        E: std::fmt::Display,
+    {
+        match command {
+            KitCommand::Config => {
+                print!("{}", self.config.to_redacted_yaml());
+                ExitCode::SUCCESS
+            }
+            KitCommand::Probe { kind } => {
+                match crate::health::probe::check(&self.config.kit, kind, Duration::from_secs(3)) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("probe {}: {e}", kind.path());
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+            KitCommand::Serve => self.serve(start),
+        }
+    }
+
+    /// Run a one-off task (a migration, say) with telemetry but no listeners.
+    pub fn run_task<F, Fut, E>(self, task: F) -> ExitCode
+    where
+        F: FnOnce(Arc<Config<S>>) -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: std::fmt::Display,
+    {
+        // A command's stdout is its output (a status table, say): logs go to stderr.
+        let mut config = self.config;
+        if config.kit.log.sinks.is_empty() {
+            config
+                .kit
+                .log
+                .sinks
+                .push(crate::config::SinkConfig::stderr(config.kit.log.format));
+        }
+        let this = Self {
+            build: self.build,
+            config,
+        };
+        let (rt, telemetry) = match this.prepare() {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
+        let result = rt.block_on(task(Arc::new(this.config)));
+        let code = match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                error!(error.message = %format!("{e:#}"), "task failed");
+                ExitCode::FAILURE
+            }
+        };
+        telemetry.flush();
+        code
+    }
+
+    fn prepare(&self) -> Result<(tokio::runtime::Runtime, Arc<Telemetry>), ExitCode> {
+        let telemetry = match telemetry::init(&self.config.kit, &self.build) {
+            Ok(t) => Arc::new(t),
+            Err(e) => return Err(exit_config_error(e)),
+        };
+        let rt = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("cannot start the async runtime: {e}");
+                return Err(ExitCode::FAILURE);
+            }
+        };
+        Ok((rt, telemetry))
+    }
+
+    fn serve<F, Fut, E>(self, start: F) -> ExitCode
+    where
+        F: FnOnce(Context<S>) -> Fut,
+        Fut: Future<Output = Result<Router, E>>,
+        E: std::fmt::Display,
+    {
+        let (rt, telemetry) = match self.prepare() {
+            Ok(v) => v,
+            Err(code) => return code,
+        };
+        let (build, config, t) = (self.build, self.config, telemetry.clone());
+        let code = rt.block_on(async move {
+            let telemetry = t;
+            let signals = Signals::install(telemetry.clone());
+            let pod = match Pod::bind(build, config).await {
+                Ok(pod) => pod.with_telemetry(telemetry.clone()),
+                Err(e) => {
+                    error!(phase = "failed", error.message = %e, "cannot start");
+                    eprintln!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match pod.run_until(start, signals.first()).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            }
+        });
+        telemetry.flush();
+        // Tasks still running past the shutdown deadline are cancelled here.
+        rt.shutdown_timeout(Duration::from_millis(500));
+        code
+    }
+}

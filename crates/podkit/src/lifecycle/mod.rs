@@ -1,0 +1,29 @@
+//! The pod lifecycle: start, serve, and stop without dropping a request.
+//!
+//! - [`Pod`] binds both listeners and runs the phases until any future resolves
+//!   (a test's channel, say); [`phases`] holds one function per phase.
+//! - [`App`] is the binary's wrapper: subcommands, telemetry, signals, exit codes.
+//! - [`Context`] is what a service's start function gets.
+//!
+//! On the first SIGTERM or SIGINT:
+//! 1. readiness turns 503 at once, so the endpoints controller removes the pod;
+//! 2. the API keeps serving normally for `shutdown.drain_delay`, because load balancers
+//!    and kube-proxy learn of the removal seconds later;
+//! 3. the listener closes and in-flight requests (and tracked background tasks) get
+//!    `shutdown.timeout` to finish; whatever is left is cancelled;
+//! 4. shutdown hooks run in reverse registration order (close pools, flush telemetry);
+//! 5. the process exits 0.
+//!
+//! A second signal at any point exits at once with code 130. Every phase is logged
+//! with a `phase` field.
+
+mod app;
+mod context;
+mod phases;
+mod pod;
+mod signals;
+
+pub use app::{exit_config_error, App};
+pub use context::Context;
+pub use pod::{serve_until, Pod, PodError};
+pub use signals::EXIT_SECOND_SIGNAL;
