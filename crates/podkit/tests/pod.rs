@@ -169,3 +169,36 @@ async fn a_taken_port_is_a_bind_error_naming_the_key() {
     );
     assert!(msg.contains(&port) && msg.contains("admin.port"), "{msg}");
 }
+
+#[tokio::test]
+async fn dropping_a_running_pod_closes_both_ports() {
+    let pod = Pod::bind(BUILD, config("0s")).await.unwrap();
+    let (api, admin) = (pod.api_addr(), pod.admin_addr());
+    let running = tokio::spawn(pod.run_until(
+        |_ctx| async { Ok::<_, std::convert::Infallible>(routes()) },
+        std::future::pending::<()>(),
+    ));
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(&client, format!("http://{api}/fast")).await != 200 {
+        assert!(Instant::now() < deadline, "never served");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.abort();
+    let _ = running.await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (a, b) = (
+            status(&client, format!("http://{api}/fast")).await,
+            status(&client, format!("http://{admin}/healthz")).await,
+        );
+        if (a, b) == (0, 0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still answering: api {a}, admin {b}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -8,9 +8,9 @@ use axum::routing::get;
 use serde_json::{json, Value};
 
 use crate::db::TestDb;
-use crate::helpers::TestApp;
+use crate::helpers::{BinApp, Endpoints, TestApp};
 
-async fn wait_done(app: &TestApp, location: &str) -> Value {
+async fn wait_done(app: &Endpoints, location: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let job: Value = app.get(location).await.json().await.unwrap();
@@ -23,7 +23,7 @@ async fn wait_done(app: &TestApp, location: &str) -> Value {
 }
 
 async fn post(
-    app: &TestApp,
+    app: &Endpoints,
     body: reqwest::Body,
     content_type: &str,
     query: &str,
@@ -223,7 +223,7 @@ async fn a_full_queue_answers_429_with_retry_after() {
 #[tokio::test]
 async fn sigterm_lets_a_running_import_finish_before_exit() {
     let (url, _) = data_server(0, Duration::from_millis(1500), DATA).await;
-    let mut app = TestApp::spawn(&[
+    let mut app = BinApp::spawn(&[
         ("ATLAS_IMPORTS__ALLOWED_HOSTS", "[127.0.0.1]"),
         ("ATLAS_SHUTDOWN__DRAIN_DELAY", "200ms"),
         ("ATLAS_SHUTDOWN__TIMEOUT", "10s"),

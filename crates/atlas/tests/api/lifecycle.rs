@@ -2,11 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::TestApp;
+use crate::helpers::BinApp;
 
 #[tokio::test]
 async fn sigterm_flips_readiness_keeps_serving_through_the_drain_then_exits_0() {
-    let mut app = TestApp::spawn(&[
+    let mut app = BinApp::spawn(&[
         ("ATLAS_SHUTDOWN__DRAIN_DELAY", "1500ms"),
         ("ATLAS_SHUTDOWN__TIMEOUT", "5s"),
     ])
@@ -68,7 +68,7 @@ async fn sigterm_flips_readiness_keeps_serving_through_the_drain_then_exits_0() 
 
 #[tokio::test]
 async fn a_second_signal_exits_at_once_with_a_non_zero_code() {
-    let mut app = TestApp::spawn(&[("ATLAS_SHUTDOWN__DRAIN_DELAY", "30s")]).await;
+    let mut app = BinApp::spawn(&[("ATLAS_SHUTDOWN__DRAIN_DELAY", "30s")]).await;
     app.signal("TERM");
     app.wait_for_admin("/readyz", 503, Duration::from_secs(2))
         .await;
@@ -85,7 +85,7 @@ async fn a_second_signal_exits_at_once_with_a_non_zero_code() {
 async fn a_request_in_flight_when_the_drain_ends_still_completes() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let mut app = TestApp::spawn(&[
+    let mut app = BinApp::spawn(&[
         ("ATLAS_SHUTDOWN__DRAIN_DELAY", "500ms"),
         ("ATLAS_SHUTDOWN__TIMEOUT", "10s"),
     ])

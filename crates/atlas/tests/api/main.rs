@@ -1,4 +1,5 @@
-//! atlas against the real binary: real sockets, real signals, real config layers.
+//! atlas end to end: in-process on the `Pod` seam (real sockets on port 0, a
+//! database per test), and the real binary for signals, exit codes and logs.
 //! One test binary (one link step); modules by concern.
 
 mod helpers;

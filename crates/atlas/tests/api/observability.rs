@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::helpers::{base_env, run_bounded, TempDir, TestApp};
+use crate::helpers::{base_env, run_bounded, BinApp, TempDir};
 
 const LEVELS: [&str; 5] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"];
 
@@ -68,7 +68,7 @@ fn yaml_config(dir: &Path, text: &str) -> String {
     file.to_str().unwrap().to_string()
 }
 
-async fn put_log_level(app: &TestApp, token: Option<&str>, body: &Value) -> reqwest::Response {
+async fn put_log_level(app: &BinApp, token: Option<&str>, body: &Value) -> reqwest::Response {
     let mut req = app
         .http
         .put(format!("{}/admin/log-level", app.admin))
@@ -79,7 +79,7 @@ async fn put_log_level(app: &TestApp, token: Option<&str>, body: &Value) -> reqw
     req.send().await.unwrap()
 }
 
-async fn admin_get_with(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
+async fn admin_get_with(app: &BinApp, path: &str, token: Option<&str>) -> reqwest::Response {
     let mut req = app.http.get(format!("{}{path}", app.admin));
     if let Some(t) = token {
         req = req.bearer_auth(t);
@@ -88,7 +88,7 @@ async fn admin_get_with(app: &TestApp, path: &str, token: Option<&str>) -> reqwe
 }
 
 /// A GET to the API carrying our own request id, on a fresh connection.
-async fn get_with_id(app: &TestApp, path: &str, id: &str) -> u16 {
+async fn get_with_id(app: &BinApp, path: &str, id: &str) -> u16 {
     reqwest::Client::new()
         .get(format!("{}{path}", app.api))
         .header("x-request-id", id)
@@ -126,7 +126,7 @@ async fn each_log_sink_gets_exactly_the_lines_in_its_level_range() {
 
     // Run 1: a serving pod. Requests give INFO access lines (and TRACE lines from
     // the server), a log-level change gives a WARN line.
-    let mut app = TestApp::spawn(&env).await;
+    let mut app = BinApp::spawn(&env).await;
     app.hit("/home", 3, 200).await;
     // Database reads log their statements at DEBUG.
     app.hit("/api/v1/countries/FR", 1, 200).await;
@@ -221,7 +221,7 @@ async fn file_sinks_rotate_by_size_keep_max_backups_and_gzip_older_ones() {
             log_dir.join("app.log").display()
         ),
     );
-    let mut app = TestApp::spawn(&[
+    let mut app = BinApp::spawn(&[
         ("CONFIG_FILE", config.as_str()),
         ("ATLAS_SHUTDOWN__DRAIN_DELAY", "0s"),
     ])
@@ -287,7 +287,7 @@ async fn file_sinks_rotate_by_size_keep_max_backups_and_gzip_older_ones() {
 
 #[tokio::test]
 async fn admin_endpoints_answer_403_without_a_token_while_probes_and_metrics_stay_open() {
-    let app = TestApp::spawn(&[]).await;
+    let app = BinApp::spawn(&[]).await;
     let res = put_log_level(&app, None, &json!({"filter": "debug"})).await;
     assert_eq!(res.status(), 403);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
@@ -306,7 +306,7 @@ async fn admin_endpoints_answer_403_without_a_token_while_probes_and_metrics_sta
 #[tokio::test]
 async fn admin_endpoints_need_the_right_bearer_token() {
     let token = "t0k3n-for-admin";
-    let app = TestApp::spawn(&[("ADMIN_TOKEN", token)]).await;
+    let app = BinApp::spawn(&[("ADMIN_TOKEN", token)]).await;
     let cases: [(&str, Option<&str>, u16); 4] = [
         ("missing", None, 401),
         ("wrong", Some("nope"), 401),
@@ -349,7 +349,7 @@ async fn admin_endpoints_need_the_right_bearer_token() {
 #[tokio::test]
 async fn admin_config_is_redacted_yaml_and_info_names_the_build() {
     let token = "s3cret-admin-token-xyzzy";
-    let app = TestApp::spawn(&[("ADMIN_TOKEN", token), ("ATLAS_SHUTDOWN__TIMEOUT", "7s")]).await;
+    let app = BinApp::spawn(&[("ADMIN_TOKEN", token), ("ATLAS_SHUTDOWN__TIMEOUT", "7s")]).await;
     let res = admin_get_with(&app, "/admin/config", Some(token)).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/yaml");
@@ -379,7 +379,7 @@ async fn admin_config_is_redacted_yaml_and_info_names_the_build() {
 #[tokio::test]
 async fn log_filter_changes_take_effect_at_once_and_revert_after_their_ttl() {
     let token = "t";
-    let app = TestApp::spawn(&[("ADMIN_TOKEN", token)]).await;
+    let app = BinApp::spawn(&[("ADMIN_TOKEN", token)]).await;
     // A database read logs its statements at DEBUG, inside the request's span.
     let country = "/api/v1/countries/FR";
     assert_eq!(get_with_id(&app, country, "before-change").await, 200);

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::helpers::{base_env, run, TestApp, BIN};
+use crate::helpers::{base_env, run, BinApp, TestApp, BIN};
 
 #[tokio::test]
 async fn home_returns_release_commit_and_build_time() {
@@ -54,7 +54,7 @@ async fn unknown_path_is_404_and_wrong_method_is_405_with_allow_both_as_problems
 
 #[tokio::test]
 async fn request_id_is_honoured_echoed_and_logged_with_the_route() {
-    let app = TestApp::spawn(&[]).await;
+    let app = BinApp::spawn(&[]).await;
     let res = app
         .http
         .get(format!("{}/home", app.api))
@@ -116,7 +116,8 @@ async fn probes_answer_on_the_admin_port_only() {
     assert!(ready["checks"].is_array());
 }
 
-#[tokio::test]
+// Multi-threaded: the probe command blocks this thread while the pod answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_subcommand_exits_0_against_a_live_pod_and_1_without_one() {
     let app = TestApp::spawn(&[]).await;
     app.wait_for_admin("/readyz", 200, std::time::Duration::from_secs(30))
@@ -132,10 +133,22 @@ async fn probe_subcommand_exits_0_against_a_live_pod_and_1_without_one() {
             .unwrap();
         assert!(status.success(), "probe {kind}");
     }
-    drop(app);
+    app.shut_down().await.unwrap();
     let mut env = base_env();
     env.insert("ADMIN_PORT".into(), port);
     let (status, _, stderr, _) = run(&["probe", "ready"], &env);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("/readyz"), "{stderr}");
+}
+
+#[tokio::test]
+async fn in_process_shutdown_runs_the_phases_and_closes_the_ports() {
+    let app = TestApp::spawn(&[("ATLAS_SHUTDOWN__DRAIN_DELAY", "0s")]).await;
+    let api = app.api.clone();
+    assert_eq!(app.get("/home").await.status(), 200);
+    app.shut_down().await.expect("a clean stop");
+    assert!(
+        reqwest::get(format!("{api}/home")).await.is_err(),
+        "the listener is closed after shutdown"
+    );
 }

@@ -192,6 +192,8 @@ where
     {
         let Pod { api, admin, parts } = self;
         let admin_stop = CancellationToken::new();
+        // Dropping this future (a test that is done, say) stops both servers too.
+        let _admin_guard = admin_stop.clone().drop_guard();
         let admin_task = parts.serve_admin(admin, &admin_stop);
         let ctx = Context::new(
             parts.config.clone(),
@@ -277,6 +279,7 @@ where
             },
         );
         let accept_stop = CancellationToken::new();
+        let _accept_guard = accept_stop.clone().drop_guard();
         let mut server = tokio::spawn(serve_until(listener, router, accept_stop.clone()));
         self.health.mark_started();
         info!(

@@ -1,4 +1,5 @@
-//! `TestApp`: the real `atlas` binary on loopback with port 0, its logs captured.
+//! `BinApp`: the real `atlas` binary on loopback with port 0, its logs captured.
+//! For what only a process shows: signals, exit codes, log lines, `atlas probe`.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -8,51 +9,23 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::{base_env, Endpoints, TempDir};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_atlas");
 
 /// A running atlas process.
-pub struct TestApp {
+pub struct BinApp {
     child: Child,
-    pub api: String,
-    pub admin: String,
+    endpoints: Endpoints,
     logs: Arc<Mutex<Vec<String>>>,
-    pub http: reqwest::Client,
     _dir: TempDir,
 }
 
-/// A scratch directory removed on drop (the working directory of the process).
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    pub fn new() -> Self {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("atlas-test-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&p).unwrap();
-        Self(p)
+impl std::ops::Deref for BinApp {
+    type Target = Endpoints;
+    fn deref(&self) -> &Endpoints {
+        &self.endpoints
     }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The environment every test process starts from: loopback, port 0, JSON logs,
-/// and nothing inherited that could change the result.
-pub fn base_env() -> HashMap<String, String> {
-    [
-        ("HOST", "127.0.0.1"),
-        ("PORT", "0"),
-        ("ADMIN_PORT", "0"),
-        ("LOG_FORMAT", "json"),
-        ("LOG_LEVEL", "info"),
-        ("PATH", &std::env::var("PATH").unwrap_or_default()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
 }
 
 /// Run the binary to completion (for config errors, `config`, `--version`, `probe`).
@@ -74,9 +47,9 @@ pub fn run(args: &[&str], env: &HashMap<String, String>) -> (ExitStatus, String,
     )
 }
 
-impl TestApp {
+impl BinApp {
     /// Start with `extra` on top of [`base_env`] and wait until it listens.
-    pub async fn spawn(extra: &[(&str, &str)]) -> TestApp {
+    pub async fn spawn(extra: &[(&str, &str)]) -> BinApp {
         let mut env = base_env();
         for (k, v) in extra {
             env.insert(k.to_string(), v.to_string());
@@ -123,15 +96,13 @@ impl TestApp {
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         };
-        let app = TestApp {
-            api: format!("http://{}", listening["api"].as_str().unwrap()),
-            admin: format!("http://{}", listening["admin"].as_str().unwrap()),
+        let app = BinApp {
+            endpoints: Endpoints::new(
+                listening["api"].as_str().unwrap(),
+                listening["admin"].as_str().unwrap(),
+            ),
             child,
             logs,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .unwrap(),
             _dir: dir,
         };
         app.wait_for_admin("/startupz", 200, Duration::from_secs(60))
@@ -146,45 +117,6 @@ impl TestApp {
 
     pub fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.api))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
-        self.http
-            .get(format!("{}{path}", self.admin))
-            .send()
-            .await
-            .unwrap()
-    }
-
-    /// Status of an admin path, 0 when the connection fails.
-    pub async fn admin_status(&self, path: &str) -> u16 {
-        match self.http.get(format!("{}{path}", self.admin)).send().await {
-            Ok(r) => r.status().as_u16(),
-            Err(_) => 0,
-        }
-    }
-
-    pub async fn wait_for_admin(&self, path: &str, want: u16, within: Duration) {
-        let deadline = Instant::now() + within;
-        loop {
-            let got = self.admin_status(path).await;
-            if got == want {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{path} stayed {got}, wanted {want}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
     }
 
     pub fn signal(&self, sig: &str) {
@@ -239,7 +171,7 @@ impl TestApp {
     }
 }
 
-impl Drop for TestApp {
+impl Drop for BinApp {
     fn drop(&mut self) {
         // Only our own child, by its PID.
         if let Ok(None) = self.child.try_wait() {
@@ -253,26 +185,10 @@ impl Drop for TestApp {
 // Observability helpers (metrics, log sinks, admin endpoints, external tools).
 // ---------------------------------------------------------------------------
 
-impl TestApp {
+impl BinApp {
     /// Captured stdout lines, raw.
     pub fn raw_log_lines(&self) -> Vec<String> {
         self.logs.lock().unwrap().clone()
-    }
-
-    /// `GET /metrics` on the admin port: the content type and the exposition text.
-    pub async fn scrape(&self) -> (String, String) {
-        let res = self.admin_get("/metrics").await;
-        assert_eq!(res.status(), 200, "GET /metrics");
-        let ct = res.headers()["content-type"].to_str().unwrap().to_string();
-        (ct, res.text().await.unwrap())
-    }
-
-    /// Send `n` requests to an API path, asserting each status.
-    pub async fn hit(&self, path: &str, n: usize, status: u16) {
-        for i in 0..n {
-            let got = self.get(path).await.status().as_u16();
-            assert_eq!(got, status, "request {i} to {path}");
-        }
     }
 
     /// Stop gracefully (SIGTERM, then a bounded wait) so every log writer is flushed.
@@ -281,29 +197,6 @@ impl TestApp {
         self.signal("TERM");
         self.wait_exit(Duration::from_secs(10)).await
     }
-}
-
-/// A loopback port that was free a moment ago (for processes that cannot take port 0).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// An external tool from `PATH`, or a panic that says how to install it.
-pub fn require_tool(name: &str, package: &str) -> std::path::PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{name}` is not on PATH; these tests need it: apt-get install -y {package} \
-                 (scripts/test installs it)"
-            )
-        })
 }
 
 /// Run the binary in `dir` until it exits, at most `within` (then kill it and panic):
