@@ -32,7 +32,7 @@
 //!   the top-level key check;
 //! - `error`: [`ConfigError`], one line naming the key, the source and the reason;
 //! - `server`, `log`, `metrics`, `otel`: the kit's sections;
-//! - `secret`: [`Secret`] and [`SecretUrl`], [`redact_url`];
+//! - `secret`: [`Secret`] and [`SecretUrl`] (backed by `secrecy`), [`redact_url`];
 //! - `units`: the [`duration`] and [`byte_size`] serde helpers.
 
 mod error;

@@ -1,24 +1,29 @@
-//! Secrets in config: [`Secret`] and [`SecretUrl`] show `***` in `Debug` and in the
-//! effective config.
+//! Secrets in config: [`Secret`] and [`SecretUrl`] keep their value in a
+//! [`secrecy::SecretString`] (zeroed on drop, never in `Debug`), and show `***` in
+//! `Debug` and in the effective config.
 
 use std::fmt;
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::units::scalar_string;
 
-/// A secret string: never shown by `Debug`, `Display` or the effective config.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret string: never shown by `Debug` or the effective config, zeroed on drop.
+///
+/// No `PartialEq`: compare a presented token in constant time instead (the admin
+/// port does).
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     /// Wrap a value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(SecretString::from(value.into()))
     }
     /// The value itself; call only where it is used.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 }
 
@@ -36,28 +41,26 @@ impl Serialize for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // Environment values are parsed as numbers when they look like one; a token
-        // of digits is still a token.
-        scalar_string(d).map(Secret)
+        scalar_string(d).map(Secret::new)
     }
 }
 
 /// A URL whose password is a secret: `postgres://app:***@db:5432/atlas` when shown.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretUrl(String);
+#[derive(Clone)]
+pub struct SecretUrl(SecretString);
 
 impl SecretUrl {
     /// Wrap a URL.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        Self(SecretString::from(value.into()))
     }
     /// The full URL with its password; call only where it is used.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
     /// The URL with the password (and any `password=` query value) replaced by `***`.
     pub fn redacted(&self) -> String {
-        redact_url(&self.0)
+        redact_url(self.expose())
     }
 }
 
@@ -81,7 +84,7 @@ impl Serialize for SecretUrl {
 
 impl<'de> Deserialize<'de> for SecretUrl {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        scalar_string(d).map(SecretUrl)
+        scalar_string(d).map(SecretUrl::new)
     }
 }
 
