@@ -90,8 +90,10 @@ impl<'de> Deserialize<'de> for SecretUrl {
 
 /// Replace the password of a URL, and `password`/`token`-like query values, by `***`.
 pub fn redact_url(raw: &str) -> String {
-    let Ok(mut url) = url::Url::parse(raw) else {
-        // Not a URL we understand: do not guess which part is secret.
+    // Not a URL we understand (`app:pw@db` parses as scheme `app` with no host): do
+    // not guess which part is secret.
+    let url = url::Url::parse(raw).ok().filter(|u| !u.cannot_be_a_base());
+    let Some(mut url) = url else {
         return if raw.contains('@') {
             "***".into()
         } else {
@@ -160,6 +162,7 @@ mod tests {
             ),
             ("postgres://db/atlas", "postgres://db/atlas"),
             ("not a url", "not a url"),
+            ("app:pw@db", "***"),
         ];
         for (raw, want) in cases {
             assert_eq!(redact_url(raw), want, "case {raw}");
