@@ -1,0 +1,286 @@
+//! An instrumented HTTP client for calls to other services.
+//!
+//! - Timeouts: `connect_timeout`, and `request_timeout` for each attempt (from
+//!   sending until the body is read).
+//! - Retries for idempotent methods only (GET, HEAD, PUT, DELETE, OPTIONS, TRACE):
+//!   - on connect errors, timeouts and other transport failures, after an
+//!     exponential backoff with full jitter;
+//!   - on 5xx (except 501 and 505) and 429, honouring `Retry-After` up to
+//!     `backoff_max`. A server that asks for a longer pause gets its answer passed
+//!     back instead.
+//! - A retry budget caps retries at a share of recent requests, so an outage of the
+//!   service called is not multiplied by `max_retries + 1`.
+//! - Bodies above `max_body_bytes` are an error. A declared length is refused before
+//!   reading; a stream is abandoned once it passes the limit.
+//! - Each attempt gets a `client` span with the OpenTelemetry HTTP attributes and
+//!   sends the trace context on (`traceparent`, via [`crate::otel::inject`]).
+//! - Each attempt is counted in `http_client_requests_total` and
+//!   `http_client_request_duration_seconds` (`status="error"` when no usable
+//!   response came), each retry in `http_client_retries_total`. A constant
+//!   `client` label (the client's name) keeps the series of several clients apart.
+//!
+//! Plain HTTP only: no TLS backend is compiled in. Inside the cluster, TLS is the
+//! service mesh's job. Redirects are returned, not followed.
+//!
+//! ```no_run
+//! use podkit::client::{ClientConfig, HttpClient};
+//!
+//! # async fn demo(metrics: &podkit::Metrics) -> Result<(), Box<dyn std::error::Error>> {
+//! let rates = HttpClient::build("rates", ClientConfig::default(), Some(metrics))?;
+//! let res = rates.get("http://rates.fx.svc:8080/v1/rates/EUR").await?.error_for_status()?;
+//! let body: serde_json::Value = res.json()?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! - this file: [`HttpClient`], the retry loop and one instrumented attempt;
+//! - `config`: [`ClientConfig`] and [`RetryBudgetConfig`];
+//! - `retry`: which outcomes are retried, the jittered backoff, `Retry-After` and the
+//!   retry budget;
+//! - `response`: [`Response`] and reading a body within `max_body_bytes`;
+//! - `target`: the parsed URL, with what spans and metrics may show of it;
+//! - `error`: [`ClientError`], [`BuildError`], [`TransportError`];
+//! - `metrics`: the `http_client_*` families.
+
+mod config;
+mod error;
+mod metrics;
+mod response;
+mod retry;
+mod target;
+
+pub use config::{ClientConfig, RetryBudgetConfig};
+pub use error::{BuildError, ClientError, TransportError};
+pub use response::Response;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method};
+use tokio::time::Instant;
+use tracing::{field, Instrument};
+
+use crate::metrics::Metrics;
+
+use self::error::transport_error;
+use self::metrics::ClientMetrics;
+use self::response::read_body;
+use self::retry::{is_idempotent, retry_delay, RetryBudget};
+use self::target::Target;
+
+/// An HTTP client with timeouts, retries, a retry budget, a body limit, spans and
+/// metrics. Clones share the connection pool and the budget.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    http: reqwest::Client,
+    config: ClientConfig,
+    budget: RetryBudget,
+    metrics: Option<ClientMetrics>,
+}
+
+impl fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("name", &self.inner.name)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client named `name`: the `client` label on its metrics and `peer.service`
+    /// on its spans. `metrics` registers the `http_client_*` families when
+    /// `metrics.families.http_client` is on.
+    ///
+    /// # Errors
+    /// An invalid config value, a client of the same name already registered, or an
+    /// HTTP stack that cannot start.
+    pub fn build(
+        name: &str,
+        config: ClientConfig,
+        metrics: Option<&Metrics>,
+    ) -> Result<Self, BuildError> {
+        config.validate()?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| BuildError::Http(TransportError::new(e)))?;
+        let metrics = match metrics {
+            Some(m) if m.config().families.http_client => Some(ClientMetrics::register(m, name)?),
+            _ => None,
+        };
+        Ok(Self {
+            inner: Arc::new(Inner {
+                name: name.to_owned(),
+                http,
+                budget: RetryBudget::new(&config.retry_budget),
+                config,
+                metrics,
+            }),
+        })
+    }
+
+    /// The client's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// `GET url`, with retries.
+    ///
+    /// # Errors
+    /// As [`HttpClient::send`].
+    pub async fn get(&self, url: &str) -> Result<Response, ClientError> {
+        self.send(Method::GET, url, HeaderMap::new(), Bytes::new())
+            .await
+    }
+
+    /// Send a request, retrying idempotent methods as the module docs describe. Any
+    /// status is `Ok`, including the last retryable one once retries run out. Use
+    /// [`Response::error_for_status`] to treat non-2xx as an error.
+    ///
+    /// # Errors
+    /// The last attempt's failure: [`ClientError::Connect`],
+    /// [`ClientError::Timeout`], [`ClientError::Transport`],
+    /// [`ClientError::TooLarge`] (never retried), or
+    /// [`ClientError::InvalidRequest`] before anything is sent.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: HeaderMap,
+        body: impl Into<Bytes>,
+    ) -> Result<Response, ClientError> {
+        let target = Target::parse(&method, url)?;
+        let body = body.into();
+        let idempotent = is_idempotent(&method);
+        let config = &self.inner.config;
+        self.inner.budget.deposit();
+        let mut resend = 0;
+        loop {
+            let result = self
+                .attempt(&method, &target, &headers, &body, resend)
+                .await;
+            if !idempotent || resend >= config.max_retries {
+                return result;
+            }
+            let Some(delay) = retry_delay(&result, config, resend, SystemTime::now()) else {
+                return result;
+            };
+            if !self.inner.budget.try_withdraw() {
+                tracing::debug!(
+                    peer.service = %self.inner.name,
+                    server.address = %target.host,
+                    "retry budget exhausted; returning the last attempt's outcome"
+                );
+                return result;
+            }
+            if let Some(m) = &self.inner.metrics {
+                m.retries
+                    .with_label_values(&[target.method, &target.host])
+                    .inc();
+            }
+            tracing::debug!(
+                peer.service = %self.inner.name,
+                server.address = %target.host,
+                attempt = resend + 1,
+                delay_ms = delay.as_millis() as u64,
+                outcome = %match &result {
+                    Ok(r) => r.status.as_str().to_owned(),
+                    Err(e) => e.kind().to_owned(),
+                },
+                "retrying"
+            );
+            tokio::time::sleep(delay).await;
+            resend += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        target: &Target,
+        headers: &HeaderMap,
+        body: &Bytes,
+        resend: u32,
+    ) -> Result<Response, ClientError> {
+        // ERROR level, as the server span: traces stay whole when the filter is `warn`.
+        let span = tracing::error_span!(
+            "http_client_request",
+            otel.name = %method,
+            otel.kind = "client",
+            otel.status_code = field::Empty,
+            http.request.method = %method,
+            server.address = %target.host,
+            server.port = target.port,
+            url.full = %target.redacted,
+            peer.service = %self.inner.name,
+            http.request.resend_count = field::Empty,
+            http.response.status_code = field::Empty,
+            error.type = field::Empty,
+        );
+        if resend > 0 {
+            span.record("http.request.resend_count", resend);
+        }
+        let mut headers = headers.clone();
+        span.in_scope(|| crate::otel::inject(&mut headers));
+
+        let config = &self.inner.config;
+        let request = self
+            .inner
+            .http
+            .request(method.clone(), target.url.clone())
+            .headers(headers)
+            .body(body.clone());
+        let started = Instant::now();
+        let exchange = async {
+            let res = request
+                .send()
+                .await
+                .map_err(|e| transport_error(e, &target.host))?;
+            tracing::Span::current().record("http.response.status_code", res.status().as_u16());
+            read_body(res, config.max_body_bytes, &target.host).await
+        };
+        let result = tokio::time::timeout(config.request_timeout, exchange)
+            .instrument(span.clone())
+            .await
+            .unwrap_or_else(|_elapsed| {
+                Err(ClientError::Timeout {
+                    host: target.host.clone(),
+                    after: config.request_timeout,
+                })
+            });
+        let elapsed = started.elapsed();
+
+        let status = match &result {
+            Ok(res) => {
+                if res.status.is_server_error() {
+                    span.record("otel.status_code", "ERROR");
+                    span.record("error.type", res.status.as_str());
+                }
+                res.status.as_str().to_owned()
+            }
+            Err(e) => {
+                span.record("otel.status_code", "ERROR");
+                span.record("error.type", e.kind());
+                "error".to_owned()
+            }
+        };
+        if let Some(m) = &self.inner.metrics {
+            let labels = [target.method, target.host.as_str(), status.as_str()];
+            m.requests.with_label_values(&labels).inc();
+            m.duration
+                .with_label_values(&labels)
+                .observe(elapsed.as_secs_f64());
+        }
+        result
+    }
+}
