@@ -5,7 +5,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::time::Instant;
 
-use podkit::metrics::MetricsError;
+use podkit::telemetry::metrics::MetricsError;
 use podkit::Metrics;
 use prometheus::{HistogramVec, IntCounterVec};
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -1,7 +1,7 @@
 //! The command line every podkit service shares: config flags and kit subcommands.
 //!
 //! A service flattens [`CommonArgs`] into its own `clap` parser and adds
-//! [`KitCommand`] to its subcommands, then hands both to [`crate::App`].
+//! [`KitCommand`] to its subcommands, then hands both to [`crate::lifecycle::App`].
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -44,7 +44,5 @@ pub use config::{Config, ConfigError, KitConfig, Loader, Secret, SecretUrl};
 pub use health::Health;
 pub use http::Problem;
 pub use lifecycle::{exit_config_error, App, Context, Pod, PodError};
-pub use telemetry::metrics::{self, Metrics};
+pub use telemetry::metrics::Metrics;
 pub use workers::{Rejected, WorkerPool, WorkerPoolConfig};
-// Transitional path for `client`, removed once it imports from `telemetry`.
-use telemetry::otel;

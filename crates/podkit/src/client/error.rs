@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 
-use crate::metrics::MetricsError;
+use crate::telemetry::metrics::MetricsError;
 
 /// Why a call failed. After retries, this is the last attempt's failure.
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts};
 
-use crate::metrics::{Metrics, MetricsError};
+use crate::telemetry::metrics::{Metrics, MetricsError};
 
 /// The `http_client_*` families of one client, its name as the constant `client`
 /// label: the registry refuses the same family twice without a distinguishing

@@ -13,7 +13,7 @@
 //! - Bodies above `max_body_bytes` are an error. A declared length is refused before
 //!   reading; a stream is abandoned once it passes the limit.
 //! - Each attempt gets a `client` span with the OpenTelemetry HTTP attributes and
-//!   sends the trace context on (`traceparent`, via [`crate::otel::inject`]).
+//!   sends the trace context on (`traceparent`, via [`crate::telemetry::otel::inject`]).
 //! - Each attempt is counted in `http_client_requests_total` and
 //!   `http_client_request_duration_seconds` (`status="error"` when no usable
 //!   response came), each retry in `http_client_retries_total`. A constant
@@ -63,7 +63,7 @@ use axum::http::{HeaderMap, Method};
 use tokio::time::Instant;
 use tracing::{field, Instrument};
 
-use crate::metrics::Metrics;
+use crate::telemetry::metrics::Metrics;
 
 use self::error::transport_error;
 use self::metrics::ClientMetrics;
@@ -231,7 +231,7 @@ impl HttpClient {
             span.record("http.request.resend_count", resend);
         }
         let mut headers = headers.clone();
-        span.in_scope(|| crate::otel::inject(&mut headers));
+        span.in_scope(|| crate::telemetry::otel::inject(&mut headers));
 
         let config = &self.inner.config;
         let request = self

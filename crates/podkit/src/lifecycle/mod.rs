@@ -1,7 +1,7 @@
 //! The pod lifecycle: start, serve, and stop without dropping a request.
 //!
 //! - [`Pod`] binds both listeners and runs the phases until any future resolves
-//!   (a test's channel, say); [`phases`] holds one function per phase.
+//!   (a test's channel, say); `phases.rs` holds one function per phase.
 //! - [`App`] is the binary's wrapper: subcommands, telemetry, signals, exit codes.
 //! - [`Context`] is what a service's start function gets.
 //!

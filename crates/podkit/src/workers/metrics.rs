@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts};
 
-use crate::metrics::{Metrics, MetricsError};
+use crate::telemetry::metrics::{Metrics, MetricsError};
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Outcome {

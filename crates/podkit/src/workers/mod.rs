@@ -75,7 +75,7 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::metrics::{Metrics, MetricsError};
+use crate::telemetry::metrics::{Metrics, MetricsError};
 
 use self::dispatch::{dispatch, Runner};
 use self::metrics::{Outcome, PoolMetrics, Stats};
