@@ -9,7 +9,7 @@ export BUILD_RELEASE=$(RELEASE)
 export BUILD_COMMIT=$(COMMIT)
 export BUILD_TIME
 
-.PHONY: help build release run test lint fmt validate container container-smoke push deploy-dev helm-template compose-up bench
+.PHONY: help build release run test lint audit fmt validate container container-smoke push deploy-dev helm-template compose-up bench
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -26,9 +26,11 @@ run: ## Run atlas on its embedded SQLite (API :8080, admin :8081)
 test: ## Every test: unit, integration (SQLite + throwaway PostgreSQL), deploy checks
 	scripts/test
 
-lint: ## Formatting and clippy, as CI runs them
-	cargo fmt --all --check
-	cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+lint: ## The static gates CI runs: fmt, clippy, rustdoc, cargo-deny, cargo-machete, size limits
+	scripts/lint
+
+audit: ## Security advisories (needs GitHub for the RustSec database)
+	cargo deny check advisories
 
 fmt: ## Format the code
 	cargo fmt --all

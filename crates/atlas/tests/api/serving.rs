@@ -70,6 +70,13 @@ async fn request_id_is_honoured_echoed_and_logged_with_the_route() {
     assert_eq!(line["method"], "GET");
     assert_eq!(line["status"], 200);
     assert!(line["duration_ms"].as_f64().is_some(), "{line}");
+    // Regression (#10): the id came from the span and the event both.
+    let raw = app
+        .raw_log_lines()
+        .into_iter()
+        .find(|l| l.contains(r#""target":"access""#) && l.contains("abc-123"))
+        .unwrap();
+    assert_eq!(raw.matches(r#""request_id""#).count(), 1, "{raw}");
 
     let bad = "x".repeat(300);
     let res = app
