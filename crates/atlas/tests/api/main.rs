@@ -16,3 +16,4 @@ mod imports;
 mod migrations;
 mod places;
 mod timezones;
+mod validation;
