@@ -41,10 +41,11 @@ pub struct CurrencyInput {
     #[serde(default)]
     #[schema(required = true, example = "Euro", min_length = 1, max_length = 200)]
     pub name: String,
-    /// 0 to 6, or null.
+    /// 0 to 6, or null. Any integer decodes; one outside 0 to 6 is an invalid
+    /// value (422), not a malformed body.
     #[serde(default)]
-    #[schema(maximum = 6)]
-    pub minor_units: Option<u8>,
+    #[schema(minimum = 0, maximum = 6)]
+    pub minor_units: Option<i64>,
 }
 
 /// Most digits after the decimal separator any currency has.
@@ -60,15 +61,23 @@ impl CurrencyInput {
         let code = v.pointer("/code", CurrencyCode::parse(&self.code));
         let numeric = v.pointer("/numeric", NumericCode::parse(&self.numeric));
         let name = v.pointer("/name", Name::parse(&self.name, 200));
-        if self.minor_units.is_some_and(|m| m > MAX_MINOR_UNITS) {
-            v.push(FieldError::pointer("/minor_units", "expected 0 to 6"));
-        }
+        let minor_units = match self.minor_units {
+            None => Some(None),
+            Some(m) => v.pointer(
+                "/minor_units",
+                u8::try_from(m)
+                    .ok()
+                    .filter(|m| *m <= MAX_MINOR_UNITS)
+                    .map(Some)
+                    .ok_or_else(|| format!("expected 0 to {MAX_MINOR_UNITS}, got {m}")),
+            ),
+        };
         v.done(|| {
             Some(Currency {
                 code: code?.into_string(),
                 numeric: numeric?.into_string(),
                 name: name?.into_string(),
-                minor_units: self.minor_units,
+                minor_units: minor_units?,
             })
         })
     }
@@ -88,6 +97,24 @@ mod tests {
         };
         let errors = input.validate().unwrap_err();
         assert_eq!(errors.len(), 3, "{errors:?}");
+    }
+
+    #[test]
+    fn minor_units_out_of_range_are_invalid_values() {
+        for m in [-1, 7, 300, i64::MAX] {
+            let input = CurrencyInput {
+                code: "XQA".into(),
+                numeric: "001".into(),
+                name: "Q".into(),
+                minor_units: Some(m),
+            };
+            let errors = input.validate().unwrap_err();
+            assert_eq!(
+                errors[0].at,
+                crate::domain::Location::Pointer("/minor_units".into()),
+                "case {m}"
+            );
+        }
     }
 
     #[test]

@@ -107,8 +107,8 @@ impl CurrencyColumns {
         let minor_units = match self.minor.and_then(|m| r.get(m)).filter(|v| !v.is_empty()) {
             None => None,
             Some(v) => Some(
-                v.parse::<u8>()
-                    .map_err(|_| format!("minor_units {v:?} is not a number from 0 to 255"))?,
+                v.parse::<i64>()
+                    .map_err(|_| format!("minor_units {v:?} is not a whole number"))?,
             ),
         };
         Ok(CurrencyInput {

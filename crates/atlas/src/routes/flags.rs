@@ -87,7 +87,7 @@ const CACHE_FOREVER: HeaderValue =
 #[utoipa::path(get, path = "/countries/{code}/flag", tag = "flags",
     params(("code" = String, Path, description = "Alpha-2 or alpha-3 code, any case", example = "PT"), FlagQuery),
     responses(
-        (status = 200, description = "The flag", content_type = "image/svg+xml", headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 200, description = "The flag: SVG, or PNG with `format=png`", content((String = "image/svg+xml"), (String = "image/png")), headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "A parameter is not of its type (`format=gif`, `width=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such country, or no flag for it", body = ProblemDoc, content_type = "application/problem+json"),
