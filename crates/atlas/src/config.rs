@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use podkit::cli::CommonArgs;
+use podkit::client::ClientConfig;
 use podkit::config::duration;
+use podkit::workers::WorkerPoolConfig;
 use podkit::{Loader, SecretUrl};
 use serde::{Deserialize, Serialize};
 
@@ -23,7 +25,7 @@ pub struct Settings {
     /// Which endpoint groups are mounted.
     pub api: ApiConfig,
     /// Bulk imports: worker pool, HTTP client, allowed hosts.
-    pub imports: crate::imports::ImportsConfig,
+    pub imports: ImportsConfig,
 }
 
 /// The loaded configuration.
@@ -126,6 +128,37 @@ impl Default for ApiConfig {
             docs: true,
             flag_cache_size: 16 << 20,
             max_page_size: 250,
+        }
+    }
+}
+
+/// `imports:`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportsConfig {
+    /// Hosts URL imports may fetch from (exact, case-insensitive). Empty: URL imports
+    /// are refused with 403. `allowed_hosts: [data.example.org]`
+    pub allowed_hosts: Vec<String>,
+    /// Largest number of rows in one import. `max_rows: 10000`
+    pub max_rows: usize,
+    /// The worker pool that runs imports.
+    pub pool: WorkerPoolConfig,
+    /// The HTTP client for URL imports.
+    pub client: ClientConfig,
+    /// A job still `running` with no update for this long is reported `interrupted`.
+    /// `stale_after: 10m`
+    #[serde(with = "duration")]
+    pub stale_after: Duration,
+}
+
+impl Default for ImportsConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: Vec::new(),
+            max_rows: 10_000,
+            pool: WorkerPoolConfig::default(),
+            client: ClientConfig::default(),
+            stale_after: Duration::from_secs(600),
         }
     }
 }

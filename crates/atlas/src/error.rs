@@ -1,34 +1,21 @@
 //! `ApiError`: every way a request can fail, split by who can fix it, mapped to
 //! RFC 9457 problem+json in exactly one place.
+//!
+//! The caller's mistakes follow one rule. A request that cannot be read (not
+//! JSON, a JSON value of the wrong type, an unknown field, a parameter that does
+//! not parse as its type) is [`ApiError::Malformed`], 400. A request that can be
+//! read but carries a missing or invalid value is [`ApiError::Invalid`], 422. Both
+//! list every problem in `errors`, each naming a body pointer, a parameter or a
+//! header.
 
-use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use podkit::Problem;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::json;
 
-use crate::db::DbError;
-
-/// One invalid field, as a JSON pointer into the request body (or a query parameter).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// `#/alpha2`, `#/currencies/1`, or `query.limit`.
-    pub pointer: String,
-    /// What is wrong.
-    pub detail: String,
-}
-
-impl FieldError {
-    /// A field error.
-    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self {
-            pointer: pointer.into(),
-            detail: detail.into(),
-        }
-    }
-}
+use crate::domain::FieldError;
+use crate::imports::SubmitError;
+use crate::store::{DbError, WriteError};
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -39,15 +26,15 @@ pub enum ApiError {
     /// The resource does not exist; extension members help the caller (suggestions).
     #[error("{0}")]
     NotFoundWith(String, serde_json::Value),
-    /// The request is malformed (bad JSON, bad query syntax).
+    /// The request cannot be read: 400.
+    #[error("malformed request")]
+    Malformed(Vec<FieldError>),
+    /// The request was read, but values are missing or break a rule: 422.
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    /// The body is over the configured limit.
     #[error("{0}")]
-    BadRequest(String),
-    /// Query parameters out of range, as field errors (400: the request itself is wrong).
-    #[error("invalid query parameters")]
-    InvalidQuery(Vec<FieldError>),
-    /// Well-formed but invalid fields.
-    #[error("validation failed")]
-    Validation(Vec<FieldError>),
+    TooLarge(String),
     /// The write conflicts with existing data (duplicate code, still referenced).
     #[error("{0}")]
     Conflict(String),
@@ -80,6 +67,52 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Invalid(errors) => ApiError::Invalid(errors),
+            WriteError::Rows(rows) => ApiError::Invalid(
+                rows.into_iter()
+                    .map(|r| {
+                        FieldError::pointer(
+                            format!("/{}/{}{}", r.kind, r.row.saturating_sub(1), r.pointer),
+                            r.detail,
+                        )
+                    })
+                    .collect(),
+            ),
+            WriteError::Duplicate(d) | WriteError::InUse(d) => ApiError::Conflict(d),
+            WriteError::Missing => ApiError::NotFound("no such resource".into()),
+            WriteError::Stale => ApiError::PreconditionFailed(
+                "the resource changed since it was read: fetch it again for a fresh ETag".into(),
+            ),
+            WriteError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::QueueFull => {
+                ApiError::TooManyRequests("the import queue is full; retry shortly".into())
+            }
+            SubmitError::ShuttingDown => ApiError::Unavailable(anyhow::anyhow!("shutting down")),
+            SubmitError::Forbidden(d) => ApiError::Forbidden(d),
+            SubmitError::Invalid(errors) => ApiError::Invalid(errors),
+            SubmitError::Db(e) => e.into(),
+        }
+    }
+}
+
+/// The problem document for a list of field errors.
+fn field_problem(status: StatusCode, kind: &str, title: &str, errors: &[FieldError]) -> Problem {
+    Problem::new(status)
+        .kind(format!("https://atlas.example/problems/{kind}"), title)
+        .detail(format!("{} problem(s); see `errors`", errors.len()))
+        .with("errors", json!(errors))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = match &self {
@@ -91,17 +124,19 @@ impl IntoResponse for ApiError {
                 }
                 p
             }
-            ApiError::BadRequest(d) => Problem::new(StatusCode::BAD_REQUEST).detail(d),
-            ApiError::InvalidQuery(errors) => Problem::new(StatusCode::BAD_REQUEST)
-                .detail(format!("{} invalid query parameter(s)", errors.len()))
-                .with("errors", json!(errors)),
-            ApiError::Validation(errors) => Problem::new(StatusCode::UNPROCESSABLE_ENTITY)
-                .kind(
-                    "https://atlas.example/problems/validation",
-                    "Validation failed",
-                )
-                .detail(format!("{} invalid field(s)", errors.len()))
-                .with("errors", json!(errors)),
+            ApiError::Malformed(errors) => field_problem(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                "Malformed request",
+                errors,
+            ),
+            ApiError::Invalid(errors) => field_problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Validation failed",
+                errors,
+            ),
+            ApiError::TooLarge(d) => Problem::new(StatusCode::PAYLOAD_TOO_LARGE).detail(d),
             ApiError::Conflict(d) => Problem::new(StatusCode::CONFLICT).detail(d),
             ApiError::PreconditionFailed(d) => {
                 Problem::new(StatusCode::PRECONDITION_FAILED).detail(d)
@@ -127,91 +162,54 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `Json<T>` whose rejections are problem documents with per-field pointers.
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json") || v.contains("+json"));
-        if !is_json {
-            return Err(ApiError::BadRequest(
-                "expected Content-Type: application/json".into(),
-            ));
-        }
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(de) {
-            Ok(v) => Ok(ApiJson(v)),
-            Err(e) => {
-                let inner = e.inner();
-                if inner.is_syntax() || inner.is_eof() {
-                    return Err(ApiError::BadRequest(format!("malformed JSON: {inner}")));
-                }
-                Err(ApiError::Validation(vec![FieldError::new(
-                    json_pointer(e.path()),
-                    inner.to_string(),
-                )]))
-            }
-        }
-    }
-}
-
-/// serde's `currencies[1]` as `#/currencies/1`, the pointer form the validators use
-/// (RFC 6901: `~` and `/` in keys escaped).
-fn json_pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut pointer = String::from("#");
-    for segment in path.iter() {
-        let part = match segment {
-            Segment::Seq { index } => index.to_string(),
-            Segment::Map { key } => key.replace('~', "~0").replace('/', "~1"),
-            Segment::Enum { variant } => variant.replace('~', "~0").replace('/', "~1"),
-            Segment::Unknown => continue,
-        };
-        pointer.push('/');
-        pointer.push_str(&part);
-    }
-    pointer
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn pointer_of(json: &str) -> String {
-        #[derive(Debug, serde::Deserialize)]
-        #[allow(dead_code)]
-        struct Body {
-            name: String,
-            tags: Vec<String>,
+    /// The status and the problem document podkit's problem layer will write.
+    async fn body(e: ApiError) -> (u16, serde_json::Value) {
+        let res = e.into_response();
+        let status = res.status().as_u16();
+        let problem = res.extensions().get::<Problem>().expect("a problem");
+        (status, serde_json::to_value(problem).unwrap())
+    }
+
+    #[tokio::test]
+    async fn malformed_is_400_and_invalid_is_422_both_with_errors() {
+        let cases = [
+            (
+                ApiError::Malformed(vec![FieldError::parameter("limit", "not a number")]),
+                400,
+            ),
+            (
+                ApiError::Invalid(vec![FieldError::parameter("limit", "expected 1 to 250")]),
+                422,
+            ),
+        ];
+        for (e, want) in cases {
+            let (status, p) = body(e).await;
+            assert_eq!(
+                (status, p["status"].as_u64()),
+                (want, Some(u64::from(want))),
+                "{p}"
+            );
+            assert_eq!(p["errors"][0]["parameter"], "limit", "case {want}: {p}");
         }
-        let de = &mut serde_json::Deserializer::from_str(json);
-        let err = serde_path_to_error::deserialize::<_, Body>(de).unwrap_err();
-        json_pointer(err.path())
     }
 
     #[test]
-    fn type_errors_point_into_the_body_like_the_validators_do() {
-        let cases = [
-            (r#"{"name": 1, "tags": []}"#, "#/name"),
-            (r#"{"name": "n", "tags": ["a", 5]}"#, "#/tags/1"),
-            (r#"[["x"]]"#, "#/0"),
-            (r#"{"tags": []}"#, "#"),
-        ];
-        for (body, want) in cases {
-            assert_eq!(pointer_of(body), want, "case {body}");
-        }
+    fn bulk_write_conflicts_point_into_the_body() {
+        let rows = vec![crate::domain::RowError::new(
+            "countries",
+            2,
+            FieldError::pointer("/alpha2", "taken"),
+        )];
+        let ApiError::Invalid(errors) = ApiError::from(WriteError::Rows(rows)) else {
+            panic!("not Invalid");
+        };
+        assert_eq!(
+            errors,
+            vec![FieldError::pointer("/countries/1/alpha2", "taken")]
+        );
     }
 }

@@ -1,18 +1,19 @@
 //! atlas: the reference service built on podkit.
 //!
 //! # Layout
-//! - [`config`] — atlas's own config sections, layered by podkit.
-//! - [`startup`] — assembles the router and registers checks and hooks.
-//! - [`routes`] — one module per resource; [`error`] maps failures to RFC 9457.
-//! - [`domain`] — validated input types.
-//! - [`store`] — the queries; [`db`] — the pool, metrics, schema status.
-//! - [`migrate`] — `atlas migrate up|down|status`.
-//! - [`places`] — the in-memory place index (name search, nearest place).
-//! - [`flags`] — embedded flag SVGs and the bounded PNG render cache.
-//! - [`imports`] — bulk imports on podkit's worker pool and HTTP client.
+//! Layers, each importing only from those below it:
+//! 1. [`config`] (atlas's own config sections, layered by podkit) and [`domain`]
+//!    (validated newtypes, [`domain::FieldError`], the resources): no HTTP, no SQL.
+//! 2. [`store`]: every SQL statement, over the pool and its metrics; it returns
+//!    domain values and its own errors, and never sees an HTTP type.
+//! 3. [`places`] (the in-memory place index), [`flags`] (embedded SVGs and the PNG
+//!    cache), [`imports`] (bulk imports on podkit's worker pool and HTTP client),
+//!    [`migrate`] (`atlas migrate up|down|status`).
+//! 4. [`error`] (`ApiError`, mapped to RFC 9457 in one place) and [`routes`] (one
+//!    module per resource, plus the extractors of the 400 vs 422 rule).
+//! 5. [`startup`]: wires it together.
 
 pub mod config;
-pub mod db;
 pub mod domain;
 pub mod error;
 pub mod flags;

@@ -11,7 +11,7 @@ use clap::Subcommand;
 use sqlx::migrate::Migrate;
 
 use crate::config::Config;
-use crate::db::{migrator, Db};
+use crate::store::{migrator, Db};
 
 /// What to do.
 #[derive(Debug, Clone, Subcommand)]

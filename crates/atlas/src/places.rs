@@ -12,12 +12,11 @@ use std::sync::Arc;
 
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 use serde::Serialize;
-use sqlx::Row as _;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
-use crate::db::{Db, DbError};
+use crate::store::{self, Db, DbError};
 
 /// Credit required by the GeoNames licence, returned with place data.
 pub const ATTRIBUTION: &str = "Place data © GeoNames (geonames.org), CC BY 4.0";
@@ -252,34 +251,23 @@ impl PlaceIndex {
     /// # Errors
     /// The database is unreachable or the places table is missing (not migrated).
     pub async fn load(db: &Db) -> Result<Self, DbError> {
-        use futures_util::TryStreamExt;
-        // Streamed row by row into the arena: materialising 34k rows at once would
-        // leave a peak in the heap that the allocator keeps long after the build.
-        db.run("places.load", async {
-            let mut rows = sqlx::query(
-                "SELECT id, name, ascii_name, search_name, alternate_names, country, admin1, population, latitude, longitude, timezone FROM places ORDER BY id",
-            )
-            .fetch(db.pool());
-            let mut b = Builder::default();
-            while let Some(r) = rows.try_next().await? {
-                let place = Place {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    ascii_name: r.try_get("ascii_name")?,
-                    country: r.try_get("country")?,
-                    admin1: r.try_get("admin1")?,
-                    population: r.try_get("population")?,
-                    latitude: r.try_get("latitude")?,
-                    longitude: r.try_get("longitude")?,
-                    timezone: r.try_get("timezone")?,
-                };
-                let search: String = r.try_get("search_name")?;
-                let alternates: String = r.try_get("alternate_names")?;
-                b.push(&place, &search, &alternates);
-            }
-            Ok(b.finish())
+        let mut b = Builder::default();
+        store::places::for_each(db, |r| {
+            let place = Place {
+                id: r.id,
+                name: r.name,
+                ascii_name: r.ascii_name,
+                country: r.country,
+                admin1: r.admin1,
+                population: r.population,
+                latitude: r.latitude,
+                longitude: r.longitude,
+                timezone: r.timezone,
+            };
+            b.push(&place, &r.search_name, &r.alternate_names);
         })
-        .await
+        .await?;
+        Ok(b.finish())
     }
 
     fn at(&self, t: Text) -> &str {

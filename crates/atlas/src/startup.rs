@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::{ApiConfig, Settings};
-use crate::db::Db;
 use crate::routes::{self, AppState};
+use crate::store::Db;
 
 #[derive(OpenApi)]
 #[openapi(

@@ -1,13 +1,11 @@
 //! Countries: what the API accepts and returns.
 
 use std::collections::BTreeSet;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{letters, name, numeric3};
-use crate::error::FieldError;
+use super::{Alpha2, Alpha3, CurrencyCode, FieldError, Name, NumericCode, Violations, ZoneName};
 
 /// A country (ISO 3166-1) with its currencies and IANA time zones.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -36,20 +34,32 @@ pub struct Country {
 }
 
 /// The body of `POST /countries` and `PUT /countries/{code}`.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+///
+/// Required fields default to empty when absent, so a missing field is reported
+/// with the others (422), not as an undecodable body (400).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CountryInput {
     /// Two letters.
-    #[schema(example = "PT", pattern = "^[A-Za-z]{2}$")]
+    #[serde(default)]
+    #[schema(required = true, example = "PT", pattern = "^[A-Za-z]{2}$")]
     pub alpha2: String,
     /// Three letters.
-    #[schema(example = "PRT", pattern = "^[A-Za-z]{3}$")]
+    #[serde(default)]
+    #[schema(required = true, example = "PRT", pattern = "^[A-Za-z]{3}$")]
     pub alpha3: String,
     /// Three digits.
-    #[schema(example = "620", pattern = "^[0-9]{3}$")]
+    #[serde(default)]
+    #[schema(required = true, example = "620", pattern = "^[0-9]{3}$")]
     pub numeric: String,
     /// 1 to 200 characters.
-    #[schema(example = "Portugal", min_length = 1, max_length = 200)]
+    #[serde(default)]
+    #[schema(
+        required = true,
+        example = "Portugal",
+        min_length = 1,
+        max_length = 200
+    )]
     pub name: String,
     /// 1 to 300 characters, or null.
     #[serde(default)]
@@ -65,53 +75,51 @@ pub struct CountryInput {
     pub timezones: Vec<String>,
 }
 
+/// Most currencies a country may list.
+const MAX_CURRENCIES: usize = 20;
+/// Most zones a country may list.
+const MAX_ZONES: usize = 50;
+
 impl CountryInput {
-    /// Validate every field; all problems are reported together.
+    /// Validate every field; all problems are reported together, as pointers into
+    /// the body.
     ///
     /// # Errors
     /// One [`FieldError`] per invalid field.
     pub fn validate(self) -> Result<Country, Vec<FieldError>> {
-        let mut e = Vec::new();
-        let alpha2 = letters(&self.alpha2, 2, "#/alpha2", &mut e);
-        let alpha3 = letters(&self.alpha3, 3, "#/alpha3", &mut e);
-        let numeric = numeric3(&self.numeric, "#/numeric", &mut e);
-        let name = name(&self.name, 200, "#/name", &mut e);
-        let official_name = self
-            .official_name
-            .map(|o| super::name(&o, 300, "#/official_name", &mut e));
-        if self.currencies.len() > 20 {
-            e.push(FieldError::new("#/currencies", "at most 20 currencies"));
+        let mut v = Violations::default();
+        let alpha2 = v.pointer("/alpha2", Alpha2::parse(&self.alpha2));
+        let alpha3 = v.pointer("/alpha3", Alpha3::parse(&self.alpha3));
+        let numeric = v.pointer("/numeric", NumericCode::parse(&self.numeric));
+        let name = v.pointer("/name", Name::parse(&self.name, 200));
+        let official_name = match &self.official_name {
+            None => Some(None),
+            Some(o) => v.pointer("/official_name", Name::parse(o, 300).map(Some)),
+        };
+        if self.currencies.len() > MAX_CURRENCIES {
+            v.push(FieldError::pointer("/currencies", "at most 20 currencies"));
         }
-        let mut currencies = BTreeSet::new();
-        for (i, c) in self.currencies.iter().enumerate() {
-            currencies.insert(letters(c, 3, &format!("#/currencies/{i}"), &mut e));
+        let currencies: BTreeSet<String> = (self.currencies.iter().enumerate())
+            .filter_map(|(i, c)| v.pointer(&format!("/currencies/{i}"), CurrencyCode::parse(c)))
+            .map(CurrencyCode::into_string)
+            .collect();
+        if self.timezones.len() > MAX_ZONES {
+            v.push(FieldError::pointer("/timezones", "at most 50 time zones"));
         }
-        if self.timezones.len() > 50 {
-            e.push(FieldError::new("#/timezones", "at most 50 time zones"));
-        }
-        let mut timezones = BTreeSet::new();
-        for (i, z) in self.timezones.iter().enumerate() {
-            match chrono_tz::Tz::from_str(z.trim()) {
-                Ok(tz) => {
-                    timezones.insert(tz.name().to_string());
-                }
-                Err(_) => e.push(FieldError::new(
-                    format!("#/timezones/{i}"),
-                    format!("{z:?} is not an IANA time zone"),
-                )),
-            }
-        }
-        if !e.is_empty() {
-            return Err(e);
-        }
-        Ok(Country {
-            alpha2,
-            alpha3,
-            numeric,
-            name,
-            official_name,
-            currencies: currencies.into_iter().collect(),
-            timezones: timezones.into_iter().collect(),
+        let timezones: BTreeSet<String> = (self.timezones.iter().enumerate())
+            .filter_map(|(i, z)| v.pointer(&format!("/timezones/{i}"), ZoneName::parse(z)))
+            .map(|z| z.as_str().to_string())
+            .collect();
+        v.done(|| {
+            Some(Country {
+                alpha2: alpha2?.into_string(),
+                alpha3: alpha3?.into_string(),
+                numeric: numeric?.into_string(),
+                name: name?.into_string(),
+                official_name: official_name?.map(Name::into_string),
+                currencies: currencies.into_iter().collect(),
+                timezones: timezones.into_iter().collect(),
+            })
         })
     }
 }
@@ -119,6 +127,7 @@ impl CountryInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Location;
 
     fn input() -> CountryInput {
         CountryInput {
@@ -128,7 +137,7 @@ mod tests {
             name: " Atlantis ".into(),
             official_name: None,
             currencies: vec!["eur".into(), "EUR".into()],
-            timezones: vec!["Europe/Lisbon".into()],
+            timezones: vec!["europe/lisbon".into()],
         }
     }
 
@@ -140,23 +149,33 @@ mod tests {
             ("XA", "XAA", "Atlantis")
         );
         assert_eq!(c.currencies, vec!["EUR"], "upper-cased and de-duplicated");
+        assert_eq!(c.timezones, vec!["Europe/Lisbon"], "canonical zone names");
     }
 
     #[test]
     fn every_invalid_field_is_reported_with_its_pointer() {
         type Mutation = Box<dyn Fn(&mut CountryInput)>;
         let cases: Vec<(&str, Mutation)> = vec![
-            ("#/alpha2", Box::new(|i| i.alpha2 = "X".into())),
-            ("#/alpha3", Box::new(|i| i.alpha3 = "X1Y".into())),
-            ("#/numeric", Box::new(|i| i.numeric = "12".into())),
-            ("#/name", Box::new(|i| i.name = "x".repeat(201))),
-            ("#/name", Box::new(|i| i.name = "   ".into())),
+            ("/alpha2", Box::new(|i| i.alpha2 = "X".into())),
+            ("/alpha2", Box::new(|i| i.alpha2 = String::new())),
+            ("/alpha3", Box::new(|i| i.alpha3 = "X1Y".into())),
+            ("/numeric", Box::new(|i| i.numeric = "12".into())),
+            ("/name", Box::new(|i| i.name = "x".repeat(201))),
+            ("/name", Box::new(|i| i.name = "   ".into())),
             (
-                "#/currencies/0",
+                "/official_name",
+                Box::new(|i| i.official_name = Some("".into())),
+            ),
+            (
+                "/currencies/0",
                 Box::new(|i| i.currencies = vec!["EURO".into()]),
             ),
             (
-                "#/timezones/0",
+                "/currencies",
+                Box::new(|i| i.currencies = vec!["EUR".into(); 21]),
+            ),
+            (
+                "/timezones/0",
                 Box::new(|i| i.timezones = vec!["Mars/Olympus".into()]),
             ),
         ];
@@ -165,9 +184,22 @@ mod tests {
             mutate(&mut i);
             let errors = i.validate().unwrap_err();
             assert!(
-                errors.iter().any(|e| e.pointer == pointer),
+                errors
+                    .iter()
+                    .any(|e| e.at == Location::Pointer(pointer.into())),
                 "case {pointer}: {errors:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_missing_field_is_an_invalid_value_not_a_malformed_body() {
+        let body: CountryInput = serde_json::from_str(r#"{"alpha2": "XA"}"#).unwrap();
+        let errors = body.validate().unwrap_err();
+        let pointers: Vec<_> = errors.iter().map(|e| e.at.clone()).collect();
+        assert_eq!(
+            pointers,
+            ["/alpha3", "/numeric", "/name"].map(|p| Location::Pointer(p.into()))
+        );
     }
 }

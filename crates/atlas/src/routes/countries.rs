@@ -7,80 +7,76 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{etag, if_match, next_link, ApiQuery, AppState, Page, PageParams, ProblemDoc};
+use super::extract::{path_param, ApiJson, Checked, FromQuery};
+use super::{etag, if_match, paging, AppState, Page, ProblemDoc};
+use crate::config::ApiConfig;
 use crate::domain::country::{Country, CountryInput};
-use crate::domain::CountryRef;
-use crate::error::{ApiError, ApiJson, FieldError};
-use crate::store::{self, CountryFilter};
+use crate::domain::{CountryRef, CurrencyCode, FieldError, SearchTerm, Violations};
+use crate::error::ApiError;
+use crate::store::countries::{self, CountryFilter};
+use crate::store::WriteError;
 
-/// Filters for the country list.
+/// `?currency=&q=&limit=&cursor=`
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CountryQuery {
     /// Only countries using this ISO 4217 currency (`EUR`).
+    #[param(pattern = "^[A-Za-z]{3}$")]
     pub currency: Option<String>,
-    /// Case-insensitive part of the name or official name (1 to 100 characters, no
-    /// control characters).
+    /// Case-insensitive part of the name or official name (up to 100 characters, no
+    /// control characters; blank means no filter).
+    #[param(max_length = 100)]
     pub q: Option<String>,
+    /// Items per page, 1 to `api.max_page_size` (default 50).
+    #[param(minimum = 1)]
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+impl FromQuery for CountryFilter {
+    type Raw = CountryQuery;
+
+    fn check(raw: CountryQuery, api: &ApiConfig) -> Result<Self, Vec<FieldError>> {
+        let mut v = Violations::default();
+        let currency = raw.currency.as_deref().map(CurrencyCode::parse).transpose();
+        let currency = v.parameter("currency", currency);
+        let q = v.parameter("q", SearchTerm::parse_filter(raw.q.as_deref()));
+        let (limit, after) = paging(&mut v, raw.limit, raw.cursor.as_deref(), api);
+        v.done(|| {
+            Some(CountryFilter {
+                currency: currency?,
+                q: q?,
+                after: after?,
+                limit: limit?,
+            })
+        })
+    }
 }
 
 pub(crate) fn parse_ref(code: &str) -> Result<CountryRef, ApiError> {
-    CountryRef::parse(code).map_err(|e| ApiError::Validation(vec![FieldError::new("path.code", e)]))
+    path_param("code", CountryRef::parse(code))
 }
 
 /// List countries, filtered and paged by alpha-2 code.
 #[utoipa::path(get, path = "/countries", tag = "countries", operation_id = "list_countries",
-    params(CountryQuery, PageParams),
+    params(CountryQuery),
     responses(
         (status = 200, description = "A page of countries", body = Page<Country>),
-        (status = 400, description = "Malformed query", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter or paging", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is out of range or badly formed (`limit=0`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(s): State<AppState>,
-    ApiQuery(q): ApiQuery<CountryQuery>,
-    ApiQuery(p): ApiQuery<PageParams>,
+    Checked(f): Checked<CountryFilter>,
 ) -> Result<Json<Page<Country>>, ApiError> {
-    let limit = p.limit(s.config.service.api.max_page_size)?;
-    let mut errors = Vec::new();
-    let currency = q
-        .currency
-        .as_deref()
-        .map(|c| crate::domain::letters(c, 3, "query.currency", &mut errors));
-    let search = q.q.as_deref().map(str::trim).filter(|v| !v.is_empty());
-    if search.is_some_and(|v| v.chars().count() > 100) {
-        errors.push(FieldError::new("query.q", "at most 100 characters"));
-    } else if search.is_some_and(|v| v.chars().any(char::is_control)) {
-        // PostgreSQL text cannot hold NUL: unchecked, `?q=%00` was a 500 there.
-        errors.push(FieldError::new(
-            "query.q",
-            "control characters are not allowed",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let filter = CountryFilter {
-        currency: currency.clone(),
-        q: search.map(String::from),
-        after: p.cursor()?,
-        limit,
-    };
-    let page = store::list_countries(&s.db, &filter).await?;
-    let next = next_link(
-        "/api/v1/countries",
-        &[("currency", currency.as_deref()), ("q", search)],
-        limit,
-        page.next_cursor.as_deref(),
-    );
-    Ok(Json(Page {
-        items: page.items,
-        total: page.total,
-        limit,
-        next_cursor: page.next_cursor,
-        next,
-    }))
+    let page = countries::list(&s.db, &f).await?;
+    let pairs = [
+        ("currency", f.currency.as_ref().map(CurrencyCode::as_str)),
+        ("q", f.q.as_ref().map(SearchTerm::as_str)),
+    ];
+    Ok(Json(Page::at("/api/v1/countries", &pairs, f.limit, page)))
 }
 
 /// One country by alpha-2 or alpha-3 code, any case. Supports `If-None-Match`.
@@ -99,15 +95,23 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let r = parse_ref(&code)?;
-    let c = store::get_country(&s.db, &r)
+    let c = countries::get(&s.db, &r)
         .await?
         .ok_or_else(|| not_found(&code))?
         .value;
     Ok(super::entity_unless_unchanged(&headers, c))
 }
 
-fn not_found(code: &str) -> ApiError {
+pub(crate) fn not_found(code: &str) -> ApiError {
     ApiError::NotFound(format!("no country with code {code:?}"))
+}
+
+/// A write's error, with "missing" worded for this country.
+fn write_error(code: &str) -> impl Fn(WriteError) -> ApiError + '_ {
+    move |e| match e {
+        WriteError::Missing => not_found(code),
+        other => other.into(),
+    }
 }
 
 /// Create a country. Currencies must exist; codes must be free.
@@ -115,18 +119,18 @@ fn not_found(code: &str) -> ApiError {
     request_body = CountryInput,
     responses(
         (status = 201, description = "Created", body = Country, headers(("Location" = String), ("ETag" = String))),
-        (status = 400, description = "Malformed JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "A code is taken", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or invalid fields, unknown currencies", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(s): State<AppState>,
     ApiJson(input): ApiJson<CountryInput>,
 ) -> Result<Response, ApiError> {
-    let c = input.validate().map_err(ApiError::Validation)?;
-    let created = store::create_country(&s.db, c).await?.value;
+    let c = input.validate().map_err(ApiError::Invalid)?;
+    let created = countries::create(&s.db, c).await?.value;
     Ok(super::created(
         format!("/api/v1/countries/{}", created.alpha2),
         created,
@@ -139,12 +143,12 @@ pub async fn create(
     request_body = CountryInput,
     responses(
         (status = 200, description = "Replaced", body = Country, headers(("ETag" = String))),
-        (status = 400, description = "Malformed JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such country", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "A code is taken", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or invalid fields, or not a country code", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn replace(
@@ -154,15 +158,11 @@ pub async fn replace(
     ApiJson(input): ApiJson<CountryInput>,
 ) -> Result<Response, ApiError> {
     let r = parse_ref(&code)?;
-    let c = input.validate().map_err(ApiError::Validation)?;
+    let c = input.validate().map_err(ApiError::Invalid)?;
     let matches = if_match(&headers);
-    let updated =
-        store::replace_country(&s.db, r, c, move |current| matches(&etag(&current.value)))
-            .await
-            .map_err(|e| match e {
-                store::WriteError::Missing => not_found(&code),
-                other => other.into(),
-            })?;
+    let updated = countries::replace(&s.db, r, c, move |cur| matches(&etag(&cur.value)))
+        .await
+        .map_err(write_error(&code))?;
     Ok(super::entity(updated.value))
 }
 
@@ -180,9 +180,8 @@ pub async fn delete(
     Path(code): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let r = parse_ref(&code)?;
-    store::delete_country(&s.db, r).await.map_err(|e| match e {
-        store::WriteError::Missing => not_found(&code),
-        other => other.into(),
-    })?;
+    countries::delete(&s.db, r)
+        .await
+        .map_err(write_error(&code))?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,77 +7,80 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{etag, if_match, next_link, ApiQuery, AppState, Page, PageParams, ProblemDoc};
+use super::extract::{path_param, ApiJson, Checked, FromQuery};
+use super::{etag, if_match, paging, AppState, Page, ProblemDoc};
+use crate::config::ApiConfig;
 use crate::domain::country::Country;
 use crate::domain::currency::{Currency, CurrencyInput};
-use crate::error::{ApiError, ApiJson, FieldError};
-use crate::store;
+use crate::domain::{CurrencyCode, FieldError, SearchTerm, Violations};
+use crate::error::ApiError;
+use crate::store::currencies::{self, CurrencyFilter};
+use crate::store::WriteError;
 
-/// Filters for the currency list.
+/// `?q=&limit=&cursor=`
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CurrencyQuery {
-    /// Case-insensitive part of the name (1 to 100 characters, no control characters).
+    /// Case-insensitive part of the name (up to 100 characters, no control
+    /// characters; blank means no filter).
+    #[param(max_length = 100)]
     pub q: Option<String>,
+    /// Items per page, 1 to `api.max_page_size` (default 50).
+    #[param(minimum = 1)]
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
 }
 
-fn code(raw: &str) -> Result<String, ApiError> {
-    let mut e = Vec::new();
-    let c = crate::domain::letters(raw, 3, "path.code", &mut e);
-    if e.is_empty() {
-        Ok(c)
-    } else {
-        Err(ApiError::Validation(e))
+impl FromQuery for CurrencyFilter {
+    type Raw = CurrencyQuery;
+
+    fn check(raw: CurrencyQuery, api: &ApiConfig) -> Result<Self, Vec<FieldError>> {
+        let mut v = Violations::default();
+        let q = v.parameter("q", SearchTerm::parse_filter(raw.q.as_deref()));
+        let (limit, after) = paging(&mut v, raw.limit, raw.cursor.as_deref(), api);
+        v.done(|| {
+            Some(CurrencyFilter {
+                q: q?,
+                after: after?,
+                limit: limit?,
+            })
+        })
     }
+}
+
+fn code(raw: &str) -> Result<CurrencyCode, ApiError> {
+    path_param("code", CurrencyCode::parse(raw))
 }
 
 fn not_found(code: &str) -> ApiError {
     ApiError::NotFound(format!("no currency with code {code:?}"))
 }
 
+/// A write's error, with "missing" worded for this currency.
+fn write_error(code: &str) -> impl Fn(WriteError) -> ApiError + '_ {
+    move |e| match e {
+        WriteError::Missing => not_found(code),
+        other => other.into(),
+    }
+}
+
 /// List currencies, paged by code.
 #[utoipa::path(get, path = "/currencies", tag = "currencies", operation_id = "list_currencies",
-    params(CurrencyQuery, PageParams),
+    params(CurrencyQuery),
     responses(
         (status = 200, description = "A page of currencies", body = Page<Currency>),
-        (status = 400, description = "Malformed query", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid filter or paging", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is out of range or badly formed (`limit=0`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(s): State<AppState>,
-    ApiQuery(q): ApiQuery<CurrencyQuery>,
-    ApiQuery(p): ApiQuery<PageParams>,
+    Checked(f): Checked<CurrencyFilter>,
 ) -> Result<Json<Page<Currency>>, ApiError> {
-    let limit = p.limit(s.config.service.api.max_page_size)?;
-    let search = q.q.as_deref().map(str::trim).filter(|v| !v.is_empty());
-    if search.is_some_and(|v| v.chars().count() > 100) {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "query.q",
-            "at most 100 characters",
-        )]));
-    }
-    if search.is_some_and(|v| v.chars().any(char::is_control)) {
-        // PostgreSQL text cannot hold NUL: unchecked, `?q=%00` was a 500 there.
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "query.q",
-            "control characters are not allowed",
-        )]));
-    }
-    let page = store::list_currencies(&s.db, search, p.cursor()?.as_deref(), limit).await?;
-    let next = next_link(
-        "/api/v1/currencies",
-        &[("q", search)],
-        limit,
-        page.next_cursor.as_deref(),
-    );
-    Ok(Json(Page {
-        items: page.items,
-        total: page.total,
-        limit,
-        next_cursor: page.next_cursor,
-        next,
-    }))
+    let page = currencies::list(&s.db, &f).await?;
+    let pairs = [("q", f.q.as_ref().map(SearchTerm::as_str))];
+    Ok(Json(Page::at("/api/v1/currencies", &pairs, f.limit, page)))
 }
 
 /// One currency by code, any case. Supports `If-None-Match`.
@@ -95,7 +98,7 @@ pub async fn get(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = store::get_currency(&s.db, &code(&raw)?)
+    let c = currencies::get(&s.db, &code(&raw)?)
         .await?
         .ok_or_else(|| not_found(&raw))?
         .value;
@@ -115,7 +118,7 @@ pub async fn countries(
     State(s): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<Vec<Country>>, ApiError> {
-    let list = store::countries_using(&s.db, &code(&raw)?)
+    let list = currencies::countries_using(&s.db, &code(&raw)?)
         .await?
         .ok_or_else(|| not_found(&raw))?;
     Ok(Json(list))
@@ -126,18 +129,18 @@ pub async fn countries(
     request_body = CurrencyInput,
     responses(
         (status = 201, description = "Created", body = Currency, headers(("Location" = String), ("ETag" = String))),
-        (status = 400, description = "Malformed JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "A code is taken", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(s): State<AppState>,
     ApiJson(input): ApiJson<CurrencyInput>,
 ) -> Result<Response, ApiError> {
-    let c = input.validate().map_err(ApiError::Validation)?;
-    let created = store::create_currency(&s.db, c).await?.value;
+    let c = input.validate().map_err(ApiError::Invalid)?;
+    let created = currencies::create(&s.db, c).await?.value;
     Ok(super::created(
         format!("/api/v1/currencies/{}", created.code),
         created,
@@ -150,12 +153,12 @@ pub async fn create(
     request_body = CurrencyInput,
     responses(
         (status = 200, description = "Replaced", body = Currency, headers(("ETag" = String))),
-        (status = 400, description = "Malformed JSON", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such currency", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "A code is taken", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 412, description = "Stale If-Match", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Missing or invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn replace(
@@ -165,14 +168,11 @@ pub async fn replace(
     ApiJson(input): ApiJson<CurrencyInput>,
 ) -> Result<Response, ApiError> {
     let target = code(&raw)?;
-    let c = input.validate().map_err(ApiError::Validation)?;
+    let c = input.validate().map_err(ApiError::Invalid)?;
     let matches = if_match(&headers);
-    let updated = store::replace_currency(&s.db, target, c, move |cur| matches(&etag(&cur.value)))
+    let updated = currencies::replace(&s.db, target, c, move |cur| matches(&etag(&cur.value)))
         .await
-        .map_err(|e| match e {
-            store::WriteError::Missing => not_found(&raw),
-            other => other.into(),
-        })?;
+        .map_err(write_error(&raw))?;
     Ok(super::entity(updated.value))
 }
 
@@ -190,11 +190,8 @@ pub async fn delete(
     State(s): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    store::delete_currency(&s.db, code(&raw)?)
+    currencies::delete(&s.db, code(&raw)?)
         .await
-        .map_err(|e| match e {
-            store::WriteError::Missing => not_found(&raw),
-            other => other.into(),
-        })?;
+        .map_err(write_error(&raw))?;
     Ok(StatusCode::NO_CONTENT)
 }

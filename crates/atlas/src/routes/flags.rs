@@ -4,22 +4,80 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
-use super::countries::parse_ref;
-use super::{etag_bytes, not_modified, ApiQuery, AppState, ProblemDoc};
-use crate::error::{ApiError, FieldError};
+use super::countries::{not_found, parse_ref};
+use super::extract::{Checked, FromQuery};
+use super::{etag_bytes, not_modified, AppState, ProblemDoc};
+use crate::config::ApiConfig;
+use crate::domain::{FieldError, Violations};
+use crate::error::ApiError;
 use crate::flags::{self, WIDTHS};
-use crate::store;
+use crate::store::countries;
+
+/// A flag's image format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FlagFormat {
+    /// The embedded SVG (default).
+    #[default]
+    #[serde(alias = "SVG")]
+    Svg,
+    /// A PNG rendered at `width`.
+    #[serde(alias = "PNG")]
+    Png,
+}
 
 /// `?format=&width=`
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FlagQuery {
     /// `svg` (default) or `png`.
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<FlagFormat>,
     /// PNG width in pixels, 16 to 1024 (default 256); PNG only.
+    #[param(minimum = 16, maximum = 1024)]
     pub width: Option<u32>,
+}
+
+/// What to render: SVG, or PNG at a checked width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rendition {
+    /// The SVG as embedded.
+    Svg,
+    /// A PNG this many pixels wide.
+    Png(u32),
+}
+
+/// PNG width when none is given.
+const DEFAULT_WIDTH: u32 = 256;
+
+impl FromQuery for Rendition {
+    type Raw = FlagQuery;
+
+    fn check(raw: FlagQuery, _: &ApiConfig) -> Result<Self, Vec<FieldError>> {
+        let mut v = Violations::default();
+        let rendition = match (raw.format.unwrap_or_default(), raw.width) {
+            (FlagFormat::Svg, Some(_)) => {
+                v.parameter("width", Err("width applies to format=png only".into()))
+            }
+            (FlagFormat::Svg, None) => Some(Rendition::Svg),
+            (FlagFormat::Png, width) => {
+                let width = width.unwrap_or(DEFAULT_WIDTH);
+                let checked = if WIDTHS.contains(&width) {
+                    Ok(Rendition::Png(width))
+                } else {
+                    Err(format!(
+                        "expected {} to {}, got {width}",
+                        WIDTHS.start(),
+                        WIDTHS.end()
+                    ))
+                };
+                v.parameter("width", checked)
+            }
+        };
+        v.done(|| rendition)
+    }
 }
 
 const CACHE_FOREVER: HeaderValue =
@@ -29,58 +87,33 @@ const CACHE_FOREVER: HeaderValue =
 #[utoipa::path(get, path = "/countries/{code}/flag", tag = "flags",
     params(("code" = String, Path, description = "Alpha-2 or alpha-3 code, any case", example = "PT"), FlagQuery),
     responses(
-        (status = 200, description = "The flag", content_type = "image/svg+xml", headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 200, description = "The flag: SVG, or PNG with `format=png`", content((String = "image/svg+xml"), (String = "image/png")), headers(("ETag" = String), ("Cache-Control" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 400, description = "Bad format or width", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is not of its type (`format=gif`, `width=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such country, or no flag for it", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Not a country code", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Not a country code, or a width out of range or without format=png", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn flag(
     State(s): State<AppState>,
     Path(code): Path<String>,
-    ApiQuery(q): ApiQuery<FlagQuery>,
+    Checked(rendition): Checked<Rendition>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let png = match q.format.as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("svg") => {
-            if q.width.is_some() {
-                return Err(ApiError::InvalidQuery(vec![FieldError::new(
-                    "query.width",
-                    "width applies to format=png only",
-                )]));
-            }
-            false
-        }
-        Some("png") => true,
-        Some(other) => {
-            return Err(ApiError::InvalidQuery(vec![FieldError::new(
-                "query.format",
-                format!("expected svg or png, got {other:?}"),
-            )]))
-        }
-    };
-    let width = q.width.unwrap_or(256);
-    if png && !WIDTHS.contains(&width) {
-        return Err(ApiError::InvalidQuery(vec![FieldError::new(
-            "query.width",
-            format!(
-                "expected {} to {}, got {width}",
-                WIDTHS.start(),
-                WIDTHS.end()
-            ),
-        )]));
-    }
     let r = parse_ref(&code)?;
-    let country = store::get_country(&s.db, &r)
+    let country = countries::get(&s.db, &r)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no country with code {code:?}")))?
+        .ok_or_else(|| not_found(&code))?
         .value;
     let svg_gz = flags::svg_gz(&country.alpha2).ok_or_else(|| {
         ApiError::NotFound(format!("no flag is available for {}", country.alpha2))
     })?;
     // The SVG bytes decide every representation: one tag per (flag, format, width).
-    let tag = etag_bytes(svg_gz, if png { width } else { 0 });
+    let width = match rendition {
+        Rendition::Svg => 0,
+        Rendition::Png(w) => w,
+    };
+    let tag = etag_bytes(svg_gz, width);
     let cache = [
         (
             header::ETAG,
@@ -91,7 +124,7 @@ pub async fn flag(
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    if !png {
+    let Rendition::Png(width) = rendition else {
         let mut res = super::docs::gzip_asset(
             &headers,
             svg_gz,
@@ -100,7 +133,7 @@ pub async fn flag(
         );
         res.headers_mut().insert(header::ETAG, cache[0].1.clone());
         return Ok(res);
-    }
+    };
     let (bytes, _hit) = s
         .flags
         .png(&country.alpha2, width)

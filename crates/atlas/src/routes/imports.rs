@@ -1,22 +1,26 @@
 //! `/api/v1/imports`: bulk JSON or CSV of countries and currencies, run in the
 //! background on the worker pool.
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::extract::{body_bytes, media_type, ApiJson, ApiQuery};
 use super::{AppState, ProblemDoc};
-use crate::error::{ApiError, FieldError};
-use crate::imports::{self, ImportJob, ImportKind, ImportRequest, Rows, Source, SubmitError};
+use crate::domain::import::{ImportJob, ImportKind, ImportRequest};
+use crate::domain::FieldError;
+use crate::error::ApiError;
+use crate::imports::{self, Rows, Source};
 
 /// `?kind=` for CSV bodies.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CsvParams {
-    /// What a `text/csv` body holds: `countries` or `currencies`.
+    /// What a `text/csv` body holds: `countries` or `currencies` (required then).
+    #[param(inline)]
     pub kind: Option<ImportKind>,
 }
 
@@ -26,16 +30,47 @@ fn importer(s: &AppState) -> Result<&imports::Importer, ApiError> {
         .ok_or_else(|| ApiError::NotFound("imports are switched off".into()))
 }
 
-impl From<SubmitError> for ApiError {
-    fn from(e: SubmitError) -> Self {
-        match e {
-            SubmitError::QueueFull => {
-                ApiError::TooManyRequests("the import queue is full; retry shortly".into())
-            }
-            SubmitError::ShuttingDown => ApiError::Unavailable(anyhow::anyhow!("shutting down")),
-            SubmitError::Forbidden(d) => ApiError::Forbidden(d),
-            SubmitError::Invalid(errors) => ApiError::Validation(errors),
-            SubmitError::Db(e) => e.into(),
+/// Rows from a CSV body: `kind` must say which.
+async fn from_csv(
+    kind: Option<ImportKind>,
+    req: Request,
+    s: &AppState,
+) -> Result<(Source, String), ApiError> {
+    let kind = kind.ok_or_else(|| {
+        ApiError::Invalid(vec![FieldError::parameter(
+            "kind",
+            "required with a CSV body: countries or currencies",
+        )])
+    })?;
+    let body = body_bytes(req, s).await?;
+    let rows = imports::parse_csv(kind, &body)
+        .map_err(|e| ApiError::Malformed(vec![FieldError::pointer("", e)]))?;
+    Ok((Source::Inline(rows), "csv".to_string()))
+}
+
+/// Rows or a URL from a JSON body.
+async fn from_json(req: Request, s: &AppState) -> Result<(Source, String), ApiError> {
+    let ApiJson(r) = ApiJson::<ImportRequest>::from_request(req, s).await?;
+    match r.url {
+        Some(_) if r.currencies.is_some() || r.countries.is_some() => {
+            Err(ApiError::Invalid(vec![FieldError::pointer(
+                "/url",
+                "give either url or rows, not both",
+            )]))
+        }
+        Some(url) => Ok((
+            Source::Url {
+                url: url.clone(),
+                kind: r.kind,
+            },
+            url,
+        )),
+        None => {
+            let rows = Rows::inline(
+                r.currencies.unwrap_or_default(),
+                r.countries.unwrap_or_default(),
+            );
+            Ok((Source::Inline(rows), "body".to_string()))
         }
     }
 }
@@ -48,87 +83,30 @@ impl From<SubmitError> for ApiError {
     request_body(content((ImportRequest = "application/json"), (String = "text/csv")), description = "Rows inline, a URL, or CSV"),
     responses(
         (status = 202, description = "Queued; poll the Location", body = ImportJob, headers(("Location" = String))),
-        (status = 400, description = "Malformed body", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not JSON or CSV, a wrong type, an unknown field or kind, or CSV without the needed columns", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 403, description = "URL host not allowed", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "Imports switched off", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid request", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Nothing or too much to import, a bad URL, or CSV without `kind`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 429, description = "Queue full; see Retry-After", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Shutting down or database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn create(
     State(s): State<AppState>,
-    Query(params): Query<CsvParams>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
+    ApiQuery(params): ApiQuery<CsvParams>,
+    req: Request,
 ) -> Result<Response, ApiError> {
     let imp = importer(&s)?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let (source, label) = if content_type.starts_with("text/csv") {
-        let kind = params.kind.ok_or_else(|| {
-            ApiError::InvalidQuery(vec![FieldError::new(
-                "query.kind",
-                "a CSV body needs kind=countries or kind=currencies",
-            )])
-        })?;
-        let rows = imports::parse_csv(kind, &body).map_err(ApiError::BadRequest)?;
-        (Source::Inline(rows), "csv".to_string())
-    } else if content_type.starts_with("application/json") {
-        let de = &mut serde_json::Deserializer::from_slice(&body);
-        let req: ImportRequest = serde_path_to_error::deserialize(de).map_err(|e| {
-            if e.inner().is_syntax() || e.inner().is_eof() {
-                ApiError::BadRequest(format!("malformed JSON: {}", e.inner()))
-            } else {
-                ApiError::Validation(vec![FieldError::new(
-                    format!("#/{}", e.path()).replace('.', "/"),
-                    e.inner().to_string(),
-                )])
-            }
-        })?;
-        match req.url {
-            Some(url) => {
-                if req.currencies.is_some() || req.countries.is_some() {
-                    return Err(ApiError::Validation(vec![FieldError::new(
-                        "#/url",
-                        "give either url or rows, not both",
-                    )]));
-                }
-                (
-                    Source::Url {
-                        url: url.clone(),
-                        kind: req.kind,
-                    },
-                    url,
-                )
-            }
-            None => {
-                let rows = Rows {
-                    currencies: req
-                        .currencies
-                        .unwrap_or_default()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, r)| (i + 1, Ok(r)))
-                        .collect(),
-                    countries: req
-                        .countries
-                        .unwrap_or_default()
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, r)| (i + 1, Ok(r)))
-                        .collect(),
-                };
-                (Source::Inline(rows), "body".to_string())
-            }
-        }
+    let media = media_type(&req);
+    let (source, label) = if media.starts_with("text/csv") {
+        from_csv(params.kind, req, &s).await?
+    } else if media.starts_with("application/json") {
+        from_json(req, &s).await?
     } else {
-        return Err(ApiError::BadRequest(
-            "expected Content-Type application/json or text/csv".into(),
-        ));
+        return Err(ApiError::Malformed(vec![FieldError::header(
+            "content-type",
+            "expected application/json or text/csv",
+        )]));
     };
     let job = imp.submit(source, &label).await?;
     let location = format!("/api/v1/imports/{}", job.id);

@@ -1,9 +1,10 @@
 //! HTTP handlers, one module per resource, plus what they share: state, paging,
-//! ETags and the query extractor.
+//! ETags; [`extract`] holds the extractors that apply the 400 vs 422 rule.
 
 pub mod countries;
 pub mod currencies;
 pub mod docs;
+pub mod extract;
 pub mod flags;
 pub mod home;
 pub mod imports;
@@ -12,18 +13,15 @@ pub mod timezones;
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Query};
-use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::config::Config;
-use crate::db::Db;
-use crate::error::{ApiError, FieldError};
+use crate::config::{ApiConfig, Config};
+use crate::domain::{Cursor, FieldError, PageLimit, Violations};
+use crate::store::Db;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -56,54 +54,27 @@ pub struct ProblemDoc {
     pub instance: Option<String>,
     /// The request id, to quote when reporting.
     pub request_id: Option<String>,
-    /// Per-field errors (422 only).
+    /// Every problem with the request (400 and 422): each names a body `pointer`
+    /// (RFC 6901), a `parameter` or a `header`, with a `detail`.
     pub errors: Option<Vec<FieldError>>,
 }
 
-/// `?limit=&cursor=`: keyset paging.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageParams {
-    /// Items per page, 1 to `api.max_page_size` (default 50).
-    pub limit: Option<u32>,
-    /// `next_cursor` from the previous page.
-    pub cursor: Option<String>,
-}
+/// Page size when `limit` is absent (capped at `api.max_page_size`).
+const DEFAULT_PAGE_SIZE: u32 = 50;
 
-impl PageParams {
-    /// The limit, checked against the configured maximum.
-    ///
-    /// # Errors
-    /// A limit of 0 or above the maximum.
-    pub fn limit(&self, max: u32) -> Result<u32, ApiError> {
-        match self.limit {
-            None => Ok(50.min(max)),
-            Some(l) if (1..=max).contains(&l) => Ok(l),
-            Some(l) => Err(ApiError::Validation(vec![FieldError::new(
-                "query.limit",
-                format!("expected 1 to {max}, got {l}"),
-            )])),
-        }
-    }
-
-    /// The cursor, which is a resource code: letters only.
-    ///
-    /// # Errors
-    /// A cursor that no page could have produced.
-    pub fn cursor(&self) -> Result<Option<String>, ApiError> {
-        match &self.cursor {
-            None => Ok(None),
-            Some(c)
-                if !c.is_empty() && c.len() <= 3 && c.bytes().all(|b| b.is_ascii_alphabetic()) =>
-            {
-                Ok(Some(c.to_ascii_uppercase()))
-            }
-            Some(c) => Err(ApiError::Validation(vec![FieldError::new(
-                "query.cursor",
-                format!("{c:?} is not a cursor from this API"),
-            )])),
-        }
-    }
+/// Check `limit` and `cursor`, the keyset paging parameters every list shares.
+fn paging(
+    v: &mut Violations,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+    api: &ApiConfig,
+) -> (Option<PageLimit>, Option<Option<Cursor>>) {
+    let limit = v.parameter(
+        "limit",
+        PageLimit::parse(limit, DEFAULT_PAGE_SIZE, api.max_page_size),
+    );
+    let cursor = v.parameter("cursor", cursor.map(Cursor::parse).transpose());
+    (limit, cursor)
 }
 
 /// A page of results.
@@ -121,16 +92,22 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-/// `Query<T>` whose rejection is a problem document.
-pub struct ApiQuery<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        Query::<T>::try_from_uri(&parts.uri)
-            .map(|Query(v)| ApiQuery(v))
-            .map_err(|e| ApiError::BadRequest(e.body_text()))
+impl<T> Page<T> {
+    /// The page as served at `path`, its `next` link repeating the filter `pairs`.
+    pub fn at(
+        path: &str,
+        pairs: &[(&str, Option<&str>)],
+        limit: PageLimit,
+        page: crate::store::Page<T>,
+    ) -> Self {
+        let next = next_link(path, pairs, limit, page.next_cursor.as_deref());
+        Self {
+            items: page.items,
+            total: page.total,
+            limit: limit.get(),
+            next_cursor: page.next_cursor,
+            next,
+        }
     }
 }
 
@@ -217,7 +194,7 @@ pub fn created<T: Serialize>(location: String, value: T) -> Response {
 pub fn next_link(
     path: &str,
     pairs: &[(&str, Option<&str>)],
-    limit: u32,
+    limit: PageLimit,
     cursor: Option<&str>,
 ) -> Option<String> {
     let cursor = cursor?;
@@ -227,7 +204,7 @@ pub fn next_link(
             ser.append_pair(k, v);
         }
     }
-    ser.append_pair("limit", &limit.to_string());
+    ser.append_pair("limit", &limit.get().to_string());
     ser.append_pair("cursor", cursor);
     Some(format!("{path}?{}", ser.finish()))
 }

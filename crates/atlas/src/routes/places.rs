@@ -7,19 +7,51 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::timezones::{parse_zone, zone_time, ZoneTime};
-use super::{ApiQuery, AppState, ProblemDoc};
-use crate::error::{ApiError, FieldError};
+use super::extract::{path_param, Checked, FromQuery};
+use super::timezones::{zone_time, ZoneTime};
+use super::{AppState, ProblemDoc};
+use crate::config::ApiConfig;
+use crate::domain::{FieldError, Latitude, Longitude, PageLimit, SearchTerm, Violations, ZoneName};
+use crate::error::ApiError;
 use crate::places::{Match, Place, PlaceIndex, ATTRIBUTION};
 
 /// `?q=&limit=`
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PlaceQuery {
-    /// Name or its beginning; case and accents do not matter (`covilha` finds Covilhã).
-    pub q: String,
+    /// Name or its beginning, 1 to 100 characters; case and accents do not matter
+    /// (`covilha` finds Covilhã).
+    #[param(required = true, min_length = 1, max_length = 100)]
+    pub q: Option<String>,
     /// At most this many places, 1 to 50 (default 10).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<u32>,
+}
+
+/// A checked place search.
+#[derive(Debug)]
+pub struct PlaceSearch {
+    /// What to look for.
+    pub q: SearchTerm,
+    /// How many places at most.
+    pub limit: PageLimit,
+}
+
+impl FromQuery for PlaceSearch {
+    type Raw = PlaceQuery;
+
+    fn check(raw: PlaceQuery, _: &ApiConfig) -> Result<Self, Vec<FieldError>> {
+        let mut v = Violations::default();
+        let q = v.required("q", raw.q);
+        let q = q.and_then(|q| v.parameter("q", SearchTerm::parse(&q)));
+        let limit = v.parameter("limit", PageLimit::parse(raw.limit, 10, 50));
+        v.done(|| {
+            Some(PlaceSearch {
+                q: q?,
+                limit: limit?,
+            })
+        })
+    }
 }
 
 /// A place and how it matched.
@@ -78,11 +110,40 @@ pub struct NearestTime {
 /// `?lat=&lon=`
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct Coordinates {
+pub struct CoordinateQuery {
     /// Latitude, -90 to 90.
-    pub lat: f64,
+    #[param(required = true, minimum = -90, maximum = 90)]
+    pub lat: Option<f64>,
     /// Longitude, -180 to 180.
-    pub lon: f64,
+    #[param(required = true, minimum = -180, maximum = 180)]
+    pub lon: Option<f64>,
+}
+
+/// A checked point on Earth.
+#[derive(Debug, Clone, Copy)]
+pub struct Coordinates {
+    /// Latitude.
+    pub lat: Latitude,
+    /// Longitude.
+    pub lon: Longitude,
+}
+
+impl FromQuery for Coordinates {
+    type Raw = CoordinateQuery;
+
+    fn check(raw: CoordinateQuery, _: &ApiConfig) -> Result<Self, Vec<FieldError>> {
+        let mut v = Violations::default();
+        let lat = v.required("lat", raw.lat);
+        let lat = lat.and_then(|l| v.parameter("lat", Latitude::parse(l)));
+        let lon = v.required("lon", raw.lon);
+        let lon = lon.and_then(|l| v.parameter("lon", Longitude::parse(l)));
+        v.done(|| {
+            Some(Coordinates {
+                lat: lat?,
+                lon: lon?,
+            })
+        })
+    }
 }
 
 fn match_name(m: Match) -> &'static str {
@@ -99,7 +160,7 @@ async fn index(s: &AppState) -> Result<&PlaceIndex, ApiError> {
 }
 
 fn with_time(p: &Place) -> Result<PlaceTime, ApiError> {
-    let tz = parse_zone(&p.timezone).map_err(|_| {
+    let tz = ZoneName::parse(&p.timezone).map_err(|_| {
         ApiError::Unexpected(anyhow::anyhow!(
             "place {} has unknown zone {}",
             p.id,
@@ -108,19 +169,8 @@ fn with_time(p: &Place) -> Result<PlaceTime, ApiError> {
     })?;
     Ok(PlaceTime {
         place: p.clone(),
-        time: zone_time(tz, Utc::now()),
+        time: zone_time(tz.tz(), Utc::now()),
     })
-}
-
-fn check_query(q: &str) -> Result<(), ApiError> {
-    let n = q.trim().chars().count();
-    if n == 0 || n > 100 {
-        return Err(ApiError::Validation(vec![FieldError::new(
-            "query.q",
-            "expected 1 to 100 characters",
-        )]));
-    }
-    Ok(())
 }
 
 /// Search places by name: exact matches first, then prefixes, then by population.
@@ -128,28 +178,17 @@ fn check_query(q: &str) -> Result<(), ApiError> {
     params(PlaceQuery),
     responses(
         (status = 200, description = "Matching places (possibly none)", body = PlaceList),
-        (status = 400, description = "Malformed query", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid query", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "`q` missing or blank, or `limit` out of range", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Place data not loaded yet", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn search(
     State(s): State<AppState>,
-    ApiQuery(q): ApiQuery<PlaceQuery>,
+    Checked(q): Checked<PlaceSearch>,
 ) -> Result<Json<PlaceList>, ApiError> {
-    check_query(&q.q)?;
-    let limit = match q.limit {
-        None => 10,
-        Some(l @ 1..=50) => l as usize,
-        Some(l) => {
-            return Err(ApiError::Validation(vec![FieldError::new(
-                "query.limit",
-                format!("expected 1 to 50, got {l}"),
-            )]))
-        }
-    };
     let idx = index(&s).await?;
     let items = idx
-        .search(&q.q, limit)
+        .search(q.q.as_str(), q.limit.as_usize())
         .into_iter()
         .map(|(p, m)| PlaceHit {
             place: p,
@@ -175,7 +214,7 @@ pub async fn time_by_name(
     State(s): State<AppState>,
     Path(name): Path<String>,
 ) -> Result<Json<PlaceTimeAnswer>, ApiError> {
-    check_query(&name)?;
+    path_param("name", SearchTerm::parse(&name))?;
     let idx = index(&s).await?;
     let mut hits = idx.search(&name, 6).into_iter();
     let Some((best, best_match)) = hits.next() else {
@@ -198,35 +237,20 @@ pub async fn time_by_name(
 
 /// The nearest place to a coordinate and its local time.
 #[utoipa::path(get, path = "/time", tag = "places",
-    params(Coordinates),
+    params(CoordinateQuery),
     responses(
         (status = 200, description = "Nearest place and its local time", body = NearestTime),
-        (status = 400, description = "Missing, malformed or out-of-range coordinates", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A coordinate is not a number (`lat=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A coordinate is missing or out of range (`lat=100`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Place data not loaded yet", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn time_by_coordinates(
     State(s): State<AppState>,
-    ApiQuery(c): ApiQuery<Coordinates>,
+    Checked(c): Checked<Coordinates>,
 ) -> Result<Json<NearestTime>, ApiError> {
-    let mut errors = Vec::new();
-    if !(-90.0..=90.0).contains(&c.lat) {
-        errors.push(FieldError::new(
-            "query.lat",
-            format!("expected -90 to 90, got {}", c.lat),
-        ));
-    }
-    if !(-180.0..=180.0).contains(&c.lon) {
-        errors.push(FieldError::new(
-            "query.lon",
-            format!("expected -180 to 180, got {}", c.lon),
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::InvalidQuery(errors));
-    }
     let idx = index(&s).await?;
     let (p, d) = idx
-        .nearest(c.lat, c.lon)
+        .nearest(c.lat.degrees(), c.lon.degrees())
         .ok_or_else(|| ApiError::NotFound("no places are loaded".into()))?;
     Ok(Json(NearestTime {
         nearest: with_time(&p)?,

@@ -1,8 +1,6 @@
 //! `/api/v1/timezones/{zone}` and `/api/v1/countries/{code}/time`: the current local
 //! time, from the IANA database compiled into the binary (chrono-tz).
 
-use std::str::FromStr;
-
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -10,10 +8,11 @@ use chrono_tz::{OffsetComponents, OffsetName, Tz};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::countries::parse_ref;
+use super::countries::{not_found, parse_ref};
 use super::{AppState, ProblemDoc};
+use crate::domain::ZoneName;
 use crate::error::ApiError;
-use crate::store;
+use crate::store::countries;
 
 /// The local time in one zone, now.
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,13 +60,14 @@ pub fn zone_time(tz: Tz, now: DateTime<Utc>) -> ZoneTime {
     }
 }
 
-/// Parse an IANA zone name, case-insensitively (`europe/lisbon` works).
+/// The zone a path names, any case (`europe/lisbon` works). A zone is a resource
+/// here: an unknown one is 404, not 422.
 ///
 /// # Errors
 /// Unknown zones → 404.
 pub fn parse_zone(name: &str) -> Result<Tz, ApiError> {
-    Tz::from_str(name)
-        .or_else(|_| Tz::from_str_insensitive(name))
+    ZoneName::parse(name)
+        .map(ZoneName::tz)
         .map_err(|_| ApiError::NotFound(format!("no IANA time zone named {name:?}")))
 }
 
@@ -96,13 +96,14 @@ pub async fn country(
     Path(code): Path<String>,
 ) -> Result<Json<CountryTime>, ApiError> {
     let r = parse_ref(&code)?;
-    let c = store::country_zones(&s.db, &r)
+    let c = countries::get(&s.db, &r)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no country with code {code:?}")))?;
+        .ok_or_else(|| not_found(&code))?
+        .value;
     let now = Utc::now();
     let mut zones = Vec::new();
     for z in &c.timezones {
-        let tz = Tz::from_str(z).map_err(|_| {
+        let tz = ZoneName::parse(z).map(ZoneName::tz).map_err(|_| {
             ApiError::Unexpected(anyhow::anyhow!(
                 "stored zone {z:?} of {} is unknown to this binary",
                 c.alpha2

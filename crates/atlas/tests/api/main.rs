@@ -17,3 +17,4 @@ mod imports;
 mod migrations;
 mod places;
 mod timezones;
+mod validation;

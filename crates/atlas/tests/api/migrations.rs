@@ -10,7 +10,7 @@ use crate::helpers::{base_env, run, TempDir, TestApp};
 
 /// How many migrations this binary ships.
 fn known_migrations() -> usize {
-    atlas::db::migration_count()
+    atlas::store::migration_count()
 }
 
 fn env_for(db: &TestDb, dir: &TempDir) -> std::collections::HashMap<String, String> {

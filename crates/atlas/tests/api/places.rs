@@ -52,9 +52,14 @@ async fn places_by_name_and_coordinates(app: &TestApp, _: &TestDb) {
     let near = json(app, "/api/v1/time?lat=40.28&lon=-7.50", 200).await;
     assert_eq!(near["place"]["name"], "Covilhã");
     assert!(near["distance_km"].as_f64().unwrap() < 5.0, "{near}");
-    for bad in ["lat=91&lon=0", "lat=0&lon=-181", "lat=abc&lon=0", "lon=0"] {
+    for (bad, status) in [
+        ("lat=91&lon=0", 422),
+        ("lat=0&lon=-181", 422),
+        ("lat=abc&lon=0", 400),
+        ("lon=0", 422),
+    ] {
         let res = app.get(&format!("/api/v1/time?{bad}")).await;
-        assert_eq!(res.status(), 400, "case {bad}");
+        assert_eq!(res.status(), status, "case {bad}");
         assert_eq!(res.headers()["content-type"], "application/problem+json");
     }
     for bad in [
@@ -99,15 +104,15 @@ async fn flags_as_svg_and_png_with_etags(app: &TestApp, _: &TestDb) {
     let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
     assert_eq!((width, height), (64, 48), "4:3 at the requested width");
 
-    for bad in [
-        "format=gif",
-        "format=png&width=15",
-        "format=png&width=1025",
-        "format=png&width=abc",
-        "width=64",
+    for (bad, status) in [
+        ("format=gif", 400),
+        ("format=png&width=15", 422),
+        ("format=png&width=1025", 422),
+        ("format=png&width=abc", 400),
+        ("width=64", 422),
     ] {
         let res = app.get(&format!("/api/v1/countries/PT/flag?{bad}")).await;
-        assert_eq!(res.status(), 400, "case {bad}");
+        assert_eq!(res.status(), status, "case {bad}");
     }
     assert_eq!(app.get("/api/v1/countries/ZZ/flag").await.status(), 404);
     // A country created through the API has no flag: 404, not 500.

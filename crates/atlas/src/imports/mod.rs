@@ -1,0 +1,437 @@
+//! Bulk imports of countries and currencies, run on podkit's worker pool.
+//!
+//! An import is all or nothing: every row is validated first and every error is
+//! reported with its row number; only a clean batch is written, in one transaction.
+//! Jobs live in the `imports` table, so any replica answers `GET /imports/{id}`.
+//! Progress of a running job is tracked in the memory of the replica running it
+//! (its rows are invisible to others until the transaction commits).
+
+mod parse;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, SecondsFormat};
+use podkit::client::HttpClient;
+use podkit::workers::{TaskContext, WorkerPool};
+
+pub use parse::{parse_csv, parse_json};
+
+use crate::config::ImportsConfig;
+use crate::domain::country::{Country, CountryInput};
+use crate::domain::currency::{Currency, CurrencyInput};
+use crate::domain::import::{ImportJob, ImportKind};
+use crate::domain::{FieldError, RowError};
+use crate::store::imports::{self as jobs, ImportError, StoredJob};
+use crate::store::{Db, DbError};
+
+/// Rows to import, not yet validated.
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// Currency rows, with their row numbers (1-based).
+    pub currencies: Vec<(usize, Result<CurrencyInput, String>)>,
+    /// Country rows.
+    pub countries: Vec<(usize, Result<CountryInput, String>)>,
+}
+
+impl Rows {
+    /// Rows decoded from a request body: all well-formed, numbered from 1.
+    pub fn inline(currencies: Vec<CurrencyInput>, countries: Vec<CountryInput>) -> Self {
+        Self {
+            currencies: currencies
+                .into_iter()
+                .map(Ok)
+                .enumerate()
+                .map(|(i, r)| (i + 1, r))
+                .collect(),
+            countries: countries
+                .into_iter()
+                .map(Ok)
+                .enumerate()
+                .map(|(i, r)| (i + 1, r))
+                .collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.currencies.len() + self.countries.len()
+    }
+}
+
+/// Where the rows come from.
+#[derive(Debug)]
+pub enum Source {
+    /// Already parsed from the request.
+    Inline(Rows),
+    /// To be fetched.
+    Url {
+        /// The URL.
+        url: String,
+        /// CSV content kind.
+        kind: Option<ImportKind>,
+    },
+}
+
+/// Everything an import needs, shared by the route and the workers.
+#[derive(Clone)]
+pub struct Importer {
+    db: Db,
+    pool: WorkerPool,
+    client: HttpClient,
+    config: Arc<ImportsConfig>,
+    progress: Arc<Mutex<HashMap<String, i64>>>,
+}
+
+/// Why an import could not be accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The queue is full: retry later.
+    #[error("the import queue is full")]
+    QueueFull,
+    /// The pod is shutting down.
+    #[error("the service is shutting down")]
+    ShuttingDown,
+    /// The URL's host is not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The request is invalid (pointers into the request body).
+    #[error("invalid import")]
+    Invalid(Vec<FieldError>),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn rfc3339(ms: i64) -> String {
+    DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// How a job's work ended, before it is recorded.
+enum Outcome {
+    Rows(Vec<RowError>),
+    Failed(String),
+    Cancelled,
+}
+
+impl Importer {
+    /// Build the pool and client.
+    ///
+    /// # Errors
+    /// Duplicate metric registration or an invalid client config.
+    pub fn build(db: Db, config: ImportsConfig, metrics: &podkit::Metrics) -> anyhow::Result<Self> {
+        let pool = WorkerPool::build("imports", config.pool.clone(), Some(metrics))?;
+        let client = HttpClient::build("imports", config.client.clone(), Some(metrics))?;
+        Ok(Self {
+            db,
+            pool,
+            client,
+            config: Arc::new(config),
+            progress: Default::default(),
+        })
+    }
+
+    /// The pool, for shutdown.
+    pub fn pool(&self) -> &WorkerPool {
+        &self.pool
+    }
+
+    /// Check the URL against `allowed_hosts`.
+    ///
+    /// # Errors
+    /// Not http(s), unparsable, or a host not on the list.
+    pub fn check_url(&self, raw: &str) -> Result<(), SubmitError> {
+        let invalid = |d: String| SubmitError::Invalid(vec![FieldError::pointer("/url", d)]);
+        let url = url::Url::parse(raw).map_err(|e| invalid(format!("not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("only http and https URLs".into()));
+        }
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        if self.config.allowed_hosts.is_empty() {
+            return Err(SubmitError::Forbidden(
+                "URL imports are disabled: `imports.allowed_hosts` is empty".into(),
+            ));
+        }
+        if !self
+            .config
+            .allowed_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host))
+        {
+            return Err(SubmitError::Forbidden(format!(
+                "host {host:?} is not in `imports.allowed_hosts`"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The job's kind and row count, once the source is checked.
+    fn describe(&self, source: &Source) -> Result<(&'static str, i64), SubmitError> {
+        match source {
+            Source::Inline(rows) => {
+                let n = rows.len();
+                let invalid = |d: String| SubmitError::Invalid(vec![FieldError::pointer("", d)]);
+                if n > self.config.max_rows {
+                    let max = self.config.max_rows;
+                    return Err(invalid(format!(
+                        "{n} rows; at most {max} per import (`imports.max_rows`)"
+                    )));
+                }
+                if n == 0 {
+                    return Err(invalid("nothing to import".into()));
+                }
+                let kind = match (rows.currencies.is_empty(), rows.countries.is_empty()) {
+                    (false, true) => "currencies",
+                    (true, false) => "countries",
+                    _ => "mixed",
+                };
+                Ok((kind, n as i64))
+            }
+            Source::Url { url, kind } => {
+                self.check_url(url)?;
+                Ok((kind.map_or("mixed", ImportKind::as_str), 0))
+            }
+        }
+    }
+
+    /// Record the job and queue it.
+    ///
+    /// # Errors
+    /// A full queue, shutdown, a forbidden URL, too many rows, or the database.
+    pub async fn submit(&self, source: Source, label: &str) -> Result<ImportJob, SubmitError> {
+        let (kind, total) = self.describe(&source)?;
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        jobs::insert_job(&self.db, &id, kind, label, total, now_ms()).await?;
+        let this = self.clone();
+        let job_id = id.clone();
+        let queued = self
+            .pool
+            .try_submit(move |ctx| async move { this.run(job_id, source, ctx).await });
+        if let Err(rejected) = queued {
+            let why = Some("not queued: the import queue is full");
+            let _ = self.finish(&id, "failed", &[], why).await;
+            return Err(match rejected {
+                podkit::workers::Rejected::ShuttingDown => SubmitError::ShuttingDown,
+                _ => SubmitError::QueueFull,
+            });
+        }
+        let job = self.get(&id).await?;
+        // Invariant: the row was inserted above, and jobs are never deleted.
+        Ok(job.expect("the job was inserted above"))
+    }
+
+    /// A job by id.
+    ///
+    /// # Errors
+    /// The database.
+    pub async fn get(&self, id: &str) -> Result<Option<ImportJob>, DbError> {
+        Ok(jobs::get_job(&self.db, id).await?.map(|j| self.view(j)))
+    }
+
+    /// A stored job as callers see it: live progress from this replica, and
+    /// `interrupted` for a job nobody has touched for `stale_after`.
+    fn view(&self, j: StoredJob) -> ImportJob {
+        let mut status = j.status.clone();
+        let mut processed = j.processed_rows;
+        if status == "running" || status == "queued" {
+            let live = self.lock_progress().get(&j.id).copied();
+            if let Some(p) = live {
+                processed = p;
+            } else if now_ms() - j.updated_at > self.config.stale_after.as_millis() as i64 {
+                status = "interrupted".into();
+            }
+        }
+        ImportJob {
+            errors: j.errors(),
+            id: j.id,
+            kind: j.kind,
+            source: j.source,
+            status,
+            total_rows: j.total_rows,
+            processed_rows: processed,
+            message: j.message,
+            created_at: rfc3339(j.created_at),
+            updated_at: rfc3339(j.updated_at),
+        }
+    }
+
+    fn lock_progress(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+        // A panic while holding the lock leaves a plain map behind: still usable.
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn finish(
+        &self,
+        id: &str,
+        status: &str,
+        errors: &[RowError],
+        message: Option<&str>,
+    ) -> Result<(), DbError> {
+        let processed_rows = self.lock_progress().remove(id).unwrap_or(0);
+        let outcome = jobs::Outcome {
+            status,
+            errors,
+            message,
+            processed_rows,
+        };
+        jobs::finish_job(&self.db, id, outcome, now_ms()).await
+    }
+
+    fn advance(&self, id: &str, n: i64) {
+        *self.lock_progress().entry(id.to_string()).or_default() = n;
+    }
+
+    /// The worker's side: fetch, validate, write, record the outcome.
+    async fn run(self, id: String, source: Source, ctx: TaskContext) -> Result<(), String> {
+        self.advance(&id, 0);
+        jobs::set_status(&self.db, &id, "running", None, now_ms())
+            .await
+            .map_err(|e| e.to_string())?;
+        let outcome = tokio::select! {
+            r = self.execute(&id, source) => r,
+            _ = ctx.cancelled() => Err(Outcome::Cancelled),
+        };
+        // Bad rows and unreachable sources are the caller's to fix: the job records
+        // them and the task itself succeeds, so nothing is logged as a server error.
+        // Only failing to record the outcome is an error of ours.
+        let (status, errors, message) = match outcome {
+            Ok(summary) => ("succeeded", Vec::new(), summary),
+            Err(Outcome::Rows(errors)) => {
+                let msg = format!("{} row(s) invalid; nothing was written", errors.len());
+                ("failed", errors, msg)
+            }
+            Err(Outcome::Failed(msg)) => ("failed", Vec::new(), msg),
+            Err(Outcome::Cancelled) => (
+                "cancelled",
+                Vec::new(),
+                "cancelled at shutdown; nothing was written".to_string(),
+            ),
+        };
+        self.finish(&id, status, &errors, Some(&message))
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(import_id = %id, status, message, "import finished");
+        Ok(())
+    }
+
+    async fn execute(&self, id: &str, source: Source) -> Result<String, Outcome> {
+        let rows = match source {
+            Source::Inline(rows) => rows,
+            Source::Url { url, kind } => {
+                let rows = self.fetch(&url, kind).await?;
+                if rows.len() > self.config.max_rows {
+                    return Err(Outcome::Failed(format!(
+                        "{} rows; at most {} per import",
+                        rows.len(),
+                        self.config.max_rows
+                    )));
+                }
+                jobs::set_status(&self.db, id, "running", Some(rows.len() as i64), now_ms())
+                    .await
+                    .map_err(|e| Outcome::Failed(e.to_string()))?;
+                rows
+            }
+        };
+        let (currencies, countries) = self.validate(id, rows)?;
+        let (nc, nk) = (currencies.len(), countries.len());
+        let progress = {
+            let this = self.clone();
+            let id = id.to_string();
+            move |n: usize| this.advance(&id, n as i64)
+        };
+        jobs::import_rows(&self.db, currencies, countries, progress)
+            .await
+            .map_err(|e| match e {
+                ImportError::Rows(errors) => Outcome::Rows(errors),
+                ImportError::Db(e) => Outcome::Failed(format!("database error: {e}")),
+            })?;
+        Ok(format!("{nc} currencies and {nk} countries imported"))
+    }
+
+    /// Validate every row; all bad rows are reported together.
+    fn validate(&self, id: &str, rows: Rows) -> Result<(Vec<Currency>, Vec<Country>), Outcome> {
+        let mut errors = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut done = 0;
+        let mut step = || {
+            done += 1;
+            self.advance(id, done);
+        };
+        let mut currencies = Vec::new();
+        for (row, input) in rows.currencies {
+            match checked(input, CurrencyInput::validate) {
+                Ok(c) if !seen.insert(("currencies", c.code.clone())) => {
+                    let e = FieldError::pointer("/code", format!("{} appears twice", c.code));
+                    errors.push(RowError::new("currencies", row, e));
+                }
+                Ok(c) => currencies.push(c),
+                Err(es) => {
+                    errors.extend(es.into_iter().map(|e| RowError::new("currencies", row, e)))
+                }
+            }
+            step();
+        }
+        let mut countries = Vec::new();
+        for (row, input) in rows.countries {
+            match checked(input, CountryInput::validate) {
+                Ok(c) if !seen.insert(("countries", c.alpha2.clone())) => {
+                    let e = FieldError::pointer("/alpha2", format!("{} appears twice", c.alpha2));
+                    errors.push(RowError::new("countries", row, e));
+                }
+                Ok(c) => countries.push(c),
+                Err(es) => {
+                    errors.extend(es.into_iter().map(|e| RowError::new("countries", row, e)))
+                }
+            }
+            step();
+        }
+        if !errors.is_empty() {
+            return Err(Outcome::Rows(errors));
+        }
+        Ok((currencies, countries))
+    }
+
+    async fn fetch(&self, url: &str, kind: Option<ImportKind>) -> Result<Rows, Outcome> {
+        let res = self
+            .client
+            .get(url)
+            .await
+            .map_err(|e| Outcome::Failed(format!("fetching {url}: {e}")))?;
+        if !res.status.is_success() {
+            return Err(Outcome::Failed(format!(
+                "fetching {url}: status {}",
+                res.status
+            )));
+        }
+        let content_type = res
+            .headers
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let is_csv = content_type.starts_with("text/csv")
+            || url.split('?').next().unwrap_or_default().ends_with(".csv");
+        if is_csv {
+            let kind = kind.ok_or_else(|| Outcome::Failed("a CSV import needs `kind`".into()))?;
+            parse_csv(kind, &res.body).map_err(Outcome::Failed)
+        } else {
+            parse_json(&res.body).map_err(Outcome::Failed)
+        }
+    }
+}
+
+/// A row that decoded (or not), then validated: errors either way, as pointers
+/// into the row.
+fn checked<I, T>(
+    input: Result<I, String>,
+    validate: impl FnOnce(I) -> Result<T, Vec<FieldError>>,
+) -> Result<T, Vec<FieldError>> {
+    input
+        .map_err(|e| vec![FieldError::pointer("", e)])
+        .and_then(validate)
+}

@@ -1,0 +1,117 @@
+//! The database layer: every SQL statement of the service lives here, and nothing
+//! here knows about HTTP. Callers get domain values, [`DbError`] and [`WriteError`].
+//!
+//! - [`db`]: the pool ([`Db`]), its metrics and spans; [`error`]: failures by
+//!   SQLSTATE / SQLite code; [`schema`]: embedded migrations and schema status.
+//! - [`countries`], [`currencies`], [`imports`], [`places`]: the queries, one
+//!   module per table group.
+//!
+//! SQL is static text with `$n` placeholders (SQLite reads them too) and bound
+//! values; optional filters are `($n IS NULL OR …)`. `sqlx::QueryBuilder` is not
+//! used: on `Any` it writes `?` placeholders, which PostgreSQL rejects
+//! (launchbadge/sqlx#3000). Rows decode through `#[derive(sqlx::FromRow)]`.
+
+pub mod countries;
+pub mod currencies;
+pub mod db;
+pub mod error;
+pub mod imports;
+pub mod places;
+pub mod schema;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::{Any, Transaction};
+
+pub use db::{Backend, Db};
+pub use error::{DbError, WriteError};
+pub use schema::{expected_version, migration_count, migrator, SchemaStatus};
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The items, in key order.
+    pub items: Vec<T>,
+    /// Items matching the filter, over all pages.
+    pub total: i64,
+    /// The key to pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page from up to `limit + 1` rows: the extra row only says another page
+    /// follows, starting after the last item's `key`.
+    fn from_rows(mut items: Vec<T>, total: i64, limit: usize, key: impl Fn(&T) -> &str) -> Self {
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|i| key(i).to_string())
+        } else {
+            None
+        };
+        Self {
+            items,
+            total,
+            next_cursor,
+        }
+    }
+}
+
+/// A stored row plus the row version that `If-Match` checks guard.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    /// The value.
+    pub value: T,
+    /// The row's write counter.
+    pub version: i64,
+}
+
+/// What a write's body returns: a future borrowing the transaction.
+type WriteFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T, WriteError>> + Send + 't>>;
+
+/// Run a write in a transaction named `operation`, with metrics; commits on `Ok`.
+async fn write<T, F>(db: &Db, operation: &'static str, f: F) -> Result<T, WriteError>
+where
+    F: for<'t> FnOnce(&'t mut Transaction<'static, Any>) -> WriteFuture<'t, T>,
+{
+    let _permit = db.write_permit().await;
+    let mut outcome = None;
+    let result = db
+        .run(operation, async {
+            let mut tx = db.pool().begin().await?;
+            if db.backend() == Backend::Postgres {
+                // One writer at a time, across replicas: these are multi-row writes
+                // to small reference tables, where concurrency buys nothing and
+                // lock-order deadlocks cost a failed request. Bounded, so a long
+                // import makes other writers wait at most 5 s before a 503.
+                sqlx::query("SET LOCAL lock_timeout = '5s'")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(4242)")
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            match f(&mut tx).await {
+                Ok(v) => {
+                    tx.commit().await?;
+                    outcome = Some(Ok(v));
+                }
+                Err(WriteError::Db(
+                    DbError::Unavailable(e) | DbError::Conflict(e) | DbError::Unexpected(e),
+                )) => return Err(e),
+                Err(other) => outcome = Some(Err(other)),
+            }
+            Ok(())
+        })
+        .await;
+    match (result, outcome) {
+        (Err(DbError::Conflict(_)), _) => Err(WriteError::Duplicate(
+            "the write conflicts with existing data".into(),
+        )),
+        (Err(e), _) => Err(WriteError::Db(e)),
+        (Ok(()), Some(o)) => o,
+        (Ok(()), None) => Err(WriteError::Db(DbError::Unexpected(sqlx::Error::Protocol(
+            "write produced no outcome".into(),
+        )))),
+    }
+}

@@ -1,0 +1,54 @@
+//! Places (GeoNames), read once into the in-memory index.
+
+use futures_util::TryStreamExt;
+
+use super::{Db, DbError};
+
+/// A row of `places`.
+#[derive(Debug, sqlx::FromRow)]
+pub struct PlaceRow {
+    /// GeoNames id.
+    pub id: i64,
+    /// Name in local spelling.
+    pub name: String,
+    /// ASCII transliteration.
+    pub ascii_name: String,
+    /// The folded name searches match (see `places::fold`).
+    pub search_name: String,
+    /// Folded alternate names, `|`-separated.
+    pub alternate_names: String,
+    /// Alpha-2 code.
+    pub country: String,
+    /// GeoNames admin1 code.
+    pub admin1: String,
+    /// Inhabitants.
+    pub population: i64,
+    /// Degrees.
+    pub latitude: f64,
+    /// Degrees.
+    pub longitude: f64,
+    /// IANA zone.
+    pub timezone: String,
+}
+
+/// Hand every place to `each`, one row at a time.
+///
+/// Streamed rather than collected: materialising 34k rows at once would leave a
+/// peak in the heap that the allocator keeps long after the index is built.
+///
+/// # Errors
+/// The database is unreachable or the table is missing (not migrated).
+pub async fn for_each(db: &Db, mut each: impl FnMut(PlaceRow) + Send) -> Result<(), DbError> {
+    db.run("places.load", async {
+        let mut rows = sqlx::query_as::<_, PlaceRow>(
+            "SELECT id, name, ascii_name, search_name, alternate_names, country, admin1, \
+             population, latitude, longitude, timezone FROM places ORDER BY id",
+        )
+        .fetch(db.pool());
+        while let Some(r) = rows.try_next().await? {
+            each(r);
+        }
+        Ok(())
+    })
+    .await
+}
