@@ -126,7 +126,7 @@ async fn probes_answer_on_the_admin_port_only() {
 // Multi-threaded: the probe command blocks this thread while the pod answers it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probe_subcommand_exits_0_against_a_live_pod_and_1_without_one() {
-    let app = TestApp::spawn(&[]).await;
+    let app = TestApp::spawn(&[("ATLAS_SHUTDOWN__DRAIN_DELAY", "0s")]).await;
     app.wait_for_admin("/readyz", 200, std::time::Duration::from_secs(30))
         .await;
     let port = app.admin.rsplit(':').next().unwrap().to_string();
