@@ -9,7 +9,7 @@ export BUILD_RELEASE=$(RELEASE)
 export BUILD_COMMIT=$(COMMIT)
 export BUILD_TIME
 
-.PHONY: help build release run test lint audit fmt validate container container-smoke push deploy-dev helm-template compose-up bench
+.PHONY: help build release run test lint audit reliability fmt validate container container-smoke push deploy-dev helm-template compose-up bench
 
 help: ## This list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ helm-template: ## Render the chart with the dev values (Helm's Go SDK from PyPI;
 
 compose-up: ## atlas + PostgreSQL + Prometheus + OTel collector + Grafana
 	docker compose -f compose.yaml up --build
+
+reliability: ## Hostile input, load and fault scenarios, long versions included
+	scripts/reliability
 
 bench: ## Speed and size figures (docs/benchmarks.md)
 	bench/run.sh
