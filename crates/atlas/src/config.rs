@@ -67,11 +67,14 @@ impl Default for DatabaseConfig {
 }
 
 impl DatabaseConfig {
-    /// The URL to connect to: `DATABASE_URL`, or the SQLite file (created if missing).
+    /// The URL to connect to: `DATABASE_URL`, or the SQLite file.
     pub fn connect_url(&self) -> String {
         match &self.url {
             Some(u) => u.expose().to_string(),
-            None => format!("sqlite://{}?mode=rwc", self.sqlite_path.display()),
+            // `rw`, not `rwc`: the file is created once at start (`Db::connect_lazy`);
+            // a connection opened after it was deleted must fail, not start an empty
+            // database that answers "no such table".
+            None => format!("sqlite://{}?mode=rw", self.sqlite_path.display()),
         }
     }
 }

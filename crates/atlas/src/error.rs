@@ -58,7 +58,11 @@ pub enum ApiError {
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
-            DbError::Unavailable(_) => ApiError::Unavailable(e.into()),
+            DbError::Unavailable(_)
+            | DbError::Down
+            | DbError::Busy(_)
+            | DbError::NotMigrated(_)
+            | DbError::FileGone(_) => ApiError::Unavailable(e.into()),
             DbError::Conflict(_) => {
                 ApiError::Conflict("the write conflicts with existing data".into())
             }

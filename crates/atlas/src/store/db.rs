@@ -2,16 +2,20 @@
 //! per-operation metrics and spans.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use podkit::telemetry::metrics::MetricsError;
 use podkit::Metrics;
 use prometheus::{HistogramVec, IntCounterVec};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
+use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::Instrument;
 
+use super::availability::Availability;
 use super::DbError;
 use crate::config::DatabaseConfig;
 
@@ -62,10 +66,17 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     metrics: Option<DbMetrics>,
-    /// SQLite allows one writer; a transaction that reads and then writes fails with
-    /// SQLITE_BUSY instead of waiting when another writer holds the lock. Queueing
-    /// writers here turns that into a short wait. `None` for PostgreSQL.
-    writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// Write transactions allowed at once. SQLite allows one writer (a transaction
+    /// that reads then writes fails with SQLITE_BUSY instead of waiting), so one;
+    /// PostgreSQL half the pool, so writers waiting on row locks can never take
+    /// every connection from reads.
+    writers: Arc<Semaphore>,
+    /// How long a write waits for its turn before the caller gets a 503.
+    write_wait: Duration,
+    availability: Arc<Availability>,
+    /// The SQLite file: open connections keep writing to it after it is deleted
+    /// (and the data vanishes at the next start), so writes check it is still there.
+    sqlite_file: Option<Arc<PathBuf>>,
 }
 
 impl Db {
@@ -78,14 +89,8 @@ impl Db {
         sqlx::any::install_default_drivers();
         let url = cfg.connect_url();
         let backend = Backend::of(&url).map_err(anyhow::Error::msg)?;
-        if backend == Backend::Sqlite {
-            if let Some(dir) = cfg
-                .sqlite_path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir)?;
-            }
+        if backend == Backend::Sqlite && cfg.url.is_none() {
+            create_sqlite_file(&cfg.sqlite_path)?;
         }
         let options = sqlx::any::AnyConnectOptions::from_str(&url).map_err(|e| {
             anyhow::anyhow!(
@@ -112,12 +117,19 @@ impl Db {
             Some(m) if m.config().families.db => Some(register(m, &pool)?),
             _ => None,
         };
-        let writer = (backend == Backend::Sqlite).then(Default::default);
+        let writers = match backend {
+            Backend::Sqlite => 1,
+            Backend::Postgres => (cfg.max_connections / 2).max(1) as usize,
+        };
         Ok(Self {
             pool,
             backend,
             metrics,
-            writer,
+            writers: Arc::new(Semaphore::new(writers)),
+            write_wait: cfg.acquire_timeout,
+            availability: Arc::default(),
+            sqlite_file: (backend == Backend::Sqlite && cfg.url.is_none())
+                .then(|| Arc::new(cfg.sqlite_path.clone())),
         })
     }
 
@@ -144,6 +156,9 @@ impl Db {
             db.system = self.backend.name(),
             db.operation.name = operation,
         );
+        if self.availability.is_down() {
+            return Err(DbError::Down);
+        }
         let start = Instant::now();
         let result = fut.instrument(span).await;
         if let Some(m) = &self.metrics {
@@ -155,21 +170,72 @@ impl Db {
                 m.errors.with_label_values(&[operation]).inc();
             }
         }
-        result.map_err(DbError::from)
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.classify(e)),
+        }
     }
 
-    /// Hold this while running a write transaction (a no-op on PostgreSQL).
-    pub async fn write_permit(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match &self.writer {
-            Some(m) => Some(m.lock().await),
-            None => None,
+    /// Sort a failure; an outage on PostgreSQL starts the fail-fast state.
+    fn classify(&self, e: sqlx::Error) -> DbError {
+        let err = DbError::from(e);
+        if matches!(err, DbError::Unavailable(_)) && self.backend == Backend::Postgres {
+            self.availability.mark_down(&self.pool);
         }
+        err
+    }
+
+    /// Hold this while running a write transaction: at most one on SQLite, half
+    /// the pool on PostgreSQL.
+    ///
+    /// # Errors
+    /// [`DbError::Busy`] when no turn comes within the acquire timeout, and
+    /// [`DbError::Down`] while the database is known to be down.
+    pub async fn write_permit(&self) -> Result<SemaphorePermit<'_>, DbError> {
+        if self.availability.is_down() {
+            return Err(DbError::Down);
+        }
+        if let Some(path) = self.sqlite_file_missing() {
+            return Err(DbError::FileGone(path.to_path_buf()));
+        }
+        match tokio::time::timeout(self.write_wait, self.writers.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed; a timeout means too many writers.
+            _ => Err(DbError::Busy(sqlx::Error::PoolTimedOut)),
+        }
+    }
+
+    /// A query outside [`Db::run`] (readiness) reached the database.
+    pub(super) fn note_reachable(&self) {
+        self.availability.mark_up();
+    }
+
+    /// The configured SQLite file, when it no longer exists.
+    pub fn sqlite_file_missing(&self) -> Option<&Path> {
+        self.sqlite_file
+            .as_deref()
+            .filter(|p| !p.exists())
+            .map(PathBuf::as_path)
     }
 
     /// Close the pool (a shutdown hook).
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Create the embedded SQLite file (and its folder) when missing: an empty file is
+/// an empty database.
+fn create_sqlite_file(path: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+    Ok(())
 }
 
 fn register(m: &Metrics, pool: &AnyPool) -> Result<DbMetrics, MetricsError> {

@@ -10,10 +10,23 @@ use crate::domain::{FieldError, RowError};
 /// A database failure, by who can fix it.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// The database cannot be reached, is shutting down, is busy, or lacks the
-    /// schema (readiness says which): retry later.
+    /// The database cannot be reached or is shutting down: retry later.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The database is known to be down: not tried; a probe watches for its return.
+    #[error("database unavailable (known down; failing fast)")]
+    Down,
+    /// Contention: a lock wait timed out, a deadlock or serialization failure was
+    /// broken, too many connections or writers: retry shortly.
+    #[error("database busy: {0}")]
+    Busy(#[source] sqlx::Error),
+    /// The schema is missing (a deleted or never-migrated database; readiness says
+    /// what to run).
+    #[error("database not migrated: {0}")]
+    NotMigrated(#[source] sqlx::Error),
+    /// The SQLite file was deleted under the running service; writes would vanish.
+    #[error("the SQLite file {} is gone", .0.display())]
+    FileGone(std::path::PathBuf),
     /// A unique or foreign-key constraint refused the write.
     #[error("constraint violated: {0}")]
     Conflict(#[source] sqlx::Error),
@@ -33,36 +46,57 @@ mod code {
     pub const PG_TOO_MANY_CONNECTIONS: &str = "53300";
     /// PostgreSQL 55P03: lock not available (`lock_timeout` expired).
     pub const PG_LOCK_NOT_AVAILABLE: &str = "55P03";
+    /// PostgreSQL 40001 serialization failure, 40P01 deadlock detected.
+    pub const PG_TRANSACTION_ROLLBACK: [&str; 2] = ["40001", "40P01"];
     /// PostgreSQL 42P01: undefined table (the schema is not migrated).
     pub const PG_UNDEFINED_TABLE: &str = "42P01";
     /// SQLite primary codes SQLITE_BUSY and SQLITE_LOCKED (extended codes keep the
     /// primary code in their low byte).
     pub const SQLITE_BUSY_OR_LOCKED: [i32; 2] = [5, 6];
+    /// SQLite SQLITE_READONLY (8, e.g. READONLY_DBMOVED when the file was deleted
+    /// under us), SQLITE_IOERR (10), SQLITE_CANTOPEN (14).
+    pub const SQLITE_FILE_TROUBLE: [i32; 3] = [8, 10, 14];
 }
 
-/// Whether a server-side error means "retry later" rather than "our bug".
+/// What a server-side error says about who can fix it.
+enum Verdict {
+    Outage,
+    Busy,
+    NotMigrated,
+    Other,
+}
+
+/// Sort a database's own error by its SQLSTATE (PostgreSQL) or extended result
+/// code (SQLite).
 ///
 /// Gap: SQLite reports a missing table as plain SQLITE_ERROR (1), which it also
-/// uses for any other statement it cannot prepare; there is no code to tell them
-/// apart, so on SQLite a missing table stays [`DbError::Unexpected`]. Readiness
-/// still reports the unmigrated schema (it asks the catalog, see `schema.rs`).
-fn is_transient(d: &dyn DatabaseError) -> bool {
+/// uses for any other statement it cannot prepare; `Db::run` asks the catalog in
+/// that case (see `db.rs`).
+fn verdict(d: &dyn DatabaseError) -> Verdict {
     if let Some(pg) = d.try_downcast_ref::<PgDatabaseError>() {
         let c = pg.code();
-        return c.starts_with(code::PG_CONNECTION_CLASS)
-            || code::PG_SHUTDOWN.contains(&c)
-            || [
-                code::PG_TOO_MANY_CONNECTIONS,
-                code::PG_LOCK_NOT_AVAILABLE,
-                code::PG_UNDEFINED_TABLE,
-            ]
-            .contains(&c);
+        return if c.starts_with(code::PG_CONNECTION_CLASS) || code::PG_SHUTDOWN.contains(&c) {
+            Verdict::Outage
+        } else if c == code::PG_TOO_MANY_CONNECTIONS
+            || c == code::PG_LOCK_NOT_AVAILABLE
+            || code::PG_TRANSACTION_ROLLBACK.contains(&c)
+        {
+            Verdict::Busy
+        } else if c == code::PG_UNDEFINED_TABLE {
+            Verdict::NotMigrated
+        } else {
+            Verdict::Other
+        };
     }
     if d.try_downcast_ref::<SqliteError>().is_some() {
         let extended: Option<i32> = d.code().and_then(|c| c.parse().ok());
-        return extended.is_some_and(|c| code::SQLITE_BUSY_OR_LOCKED.contains(&(c & 0xff)));
+        return match extended.map(|c| c & 0xff) {
+            Some(c) if code::SQLITE_BUSY_OR_LOCKED.contains(&c) => Verdict::Busy,
+            Some(c) if code::SQLITE_FILE_TROUBLE.contains(&c) => Verdict::Outage,
+            _ => Verdict::Other,
+        };
     }
-    false
+    Verdict::Other
 }
 
 impl From<sqlx::Error> for DbError {
@@ -75,10 +109,34 @@ impl From<sqlx::Error> for DbError {
             | sqlx::Error::WorkerCrashed => DbError::Unavailable(e),
             sqlx::Error::Database(d) => match d.kind() {
                 ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation => DbError::Conflict(e),
-                _ if is_transient(d.as_ref()) => DbError::Unavailable(e),
-                _ => DbError::Unexpected(e),
+                _ => match verdict(d.as_ref()) {
+                    Verdict::Outage => DbError::Unavailable(e),
+                    Verdict::Busy => DbError::Busy(e),
+                    Verdict::NotMigrated => DbError::NotMigrated(e),
+                    Verdict::Other => DbError::Unexpected(e),
+                },
             },
             _ => DbError::Unexpected(e),
+        }
+    }
+}
+
+impl DbError {
+    /// Back to the driver error it came from, so a failure inside a transaction
+    /// aborts it and is sorted again by the same rules (`Down` becomes a pool
+    /// timeout, which sorts as unavailable).
+    pub(super) fn into_sqlx(self) -> sqlx::Error {
+        match self {
+            DbError::Unavailable(e)
+            | DbError::Busy(e)
+            | DbError::NotMigrated(e)
+            | DbError::Conflict(e)
+            | DbError::Unexpected(e) => e,
+            DbError::Down => sqlx::Error::PoolTimedOut,
+            DbError::FileGone(p) => sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{} is gone", p.display()),
+            )),
         }
     }
 }

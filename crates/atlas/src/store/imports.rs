@@ -51,7 +51,7 @@ pub async fn insert_job(
     total_rows: i64,
     now_ms: i64,
 ) -> Result<(), DbError> {
-    let _permit = db.write_permit().await;
+    let _permit = db.write_permit().await?;
     db.run("imports.create", async {
         sqlx::query(
             "INSERT INTO imports (id, kind, source, status, total_rows, created_at, updated_at) \
@@ -97,7 +97,7 @@ pub async fn set_status(
     total_rows: Option<i64>,
     now_ms: i64,
 ) -> Result<(), DbError> {
-    let _permit = db.write_permit().await;
+    let _permit = db.write_permit().await?;
     db.run("imports.update", async {
         sqlx::query(
             "UPDATE imports SET status = $1, total_rows = COALESCE($2, total_rows), \
@@ -134,7 +134,7 @@ pub struct Outcome<'a> {
 pub async fn finish_job(db: &Db, id: &str, o: Outcome<'_>, now_ms: i64) -> Result<(), DbError> {
     // Invariant: `RowError` is plain strings and numbers, which always serialize.
     let errors = serde_json::to_string(o.errors).unwrap_or_else(|_| "[]".into());
-    let _permit = db.write_permit().await;
+    let _permit = db.write_permit().await?;
     db.run("imports.update", async {
         sqlx::query(
             "UPDATE imports SET status = $1, errors = $2, message = $3, processed_rows = $4, \

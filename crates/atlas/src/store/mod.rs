@@ -11,6 +11,7 @@
 //! used: on `Any` it writes `?` placeholders, which PostgreSQL rejects
 //! (launchbadge/sqlx#3000). Rows decode through `#[derive(sqlx::FromRow)]`.
 
+mod availability;
 pub mod countries;
 pub mod currencies;
 pub mod db;
@@ -69,36 +70,35 @@ pub struct Versioned<T> {
 /// What a write's body returns: a future borrowing the transaction.
 type WriteFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T, WriteError>> + Send + 't>>;
 
+/// How long a PostgreSQL write waits for a row lock before giving up with a 503
+/// (`Retry-After`): bounded, so a long import or a stuck session delays other
+/// writers by at most this, and never holds a connection longer.
+const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
+
 /// Run a write in a transaction named `operation`, with metrics; commits on `Ok`.
+///
+/// No global lock: writers contend only for the rows they touch. A lock wait past
+/// [`LOCK_TIMEOUT`], a deadlock or a serialization failure rolls the transaction
+/// back and becomes [`DbError::Busy`] (503 + `Retry-After`), never a 500. At most
+/// half the pool writes at once, so waiting writers cannot starve reads.
 async fn write<T, F>(db: &Db, operation: &'static str, f: F) -> Result<T, WriteError>
 where
     F: for<'t> FnOnce(&'t mut Transaction<'static, Any>) -> WriteFuture<'t, T>,
 {
-    let _permit = db.write_permit().await;
+    let _permit = db.write_permit().await?;
     let mut outcome = None;
     let result = db
         .run(operation, async {
             let mut tx = db.pool().begin().await?;
             if db.backend() == Backend::Postgres {
-                // One writer at a time, across replicas: these are multi-row writes
-                // to small reference tables, where concurrency buys nothing and
-                // lock-order deadlocks cost a failed request. Bounded, so a long
-                // import makes other writers wait at most 5 s before a 503.
-                sqlx::query("SET LOCAL lock_timeout = '5s'")
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(4242)")
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(LOCK_TIMEOUT).execute(&mut *tx).await?;
             }
             match f(&mut tx).await {
                 Ok(v) => {
                     tx.commit().await?;
                     outcome = Some(Ok(v));
                 }
-                Err(WriteError::Db(
-                    DbError::Unavailable(e) | DbError::Conflict(e) | DbError::Unexpected(e),
-                )) => return Err(e),
+                Err(WriteError::Db(e)) => return Err(e.into_sqlx()),
                 Err(other) => outcome = Some(Err(other)),
             }
             Ok(())

@@ -89,7 +89,14 @@ impl Db {
     /// # Errors
     /// What is wrong, for the readiness report.
     pub async fn check(&self) -> Result<(), String> {
+        if let Some(path) = self.sqlite_file_missing() {
+            return Err(format!(
+                "the SQLite file {} is gone; restart the pod to create it again, then run `atlas migrate up` (or keep `migrate.on_start`)",
+                path.display()
+            ));
+        }
         let status = self.schema_status().await.map_err(|e| e.to_string())?;
+        self.note_reachable();
         status.verdict()
     }
 

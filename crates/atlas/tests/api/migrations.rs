@@ -234,3 +234,36 @@ async fn a_database_outage_is_503_with_retry_after_and_recovers_by_itself() {
         "the pool recovered by itself"
     );
 }
+
+// Regression (#11): a deleted SQLite file gave 500s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_sqlite_file_is_503_and_readiness_says_what_to_run() {
+    let app = TestApp::spawn(&[("ATLAS_HEALTH__CACHE_TTL", "0s")]).await;
+    assert_eq!(app.get("/api/v1/countries/PT").await.status(), 200);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(app.dir().join(format!("atlas.db{suffix}")));
+    }
+    let mut statuses = Vec::new();
+    // Concurrent reads make the pool open connections, which find an empty file.
+    let reads = (0..16).map(|_| app.get("/api/v1/countries/PT"));
+    for res in futures_util::future::join_all(reads).await {
+        statuses.push(res.status().as_u16());
+    }
+    for _ in 0..5 {
+        let res = app
+            .http
+            .put(format!("{}/api/v1/currencies/EUR", app.api))
+            .json(&serde_json::json!({"code": "EUR", "numeric": "978", "name": "Euro", "minor_units": 2}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(res.status().as_u16());
+    }
+    assert!(
+        statuses.iter().all(|s| [200, 503].contains(s)),
+        "never a 500: {statuses:?}"
+    );
+    assert!(statuses.contains(&503), "the loss is noticed: {statuses:?}");
+    let ready: serde_json::Value = app.admin_get("/readyz").await.json().await.unwrap();
+    assert!(ready.to_string().contains("migrate up"), "{ready}");
+}

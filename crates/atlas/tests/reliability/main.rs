@@ -12,3 +12,11 @@ mod helpers;
 #[macro_use]
 #[path = "../api/db.rs"]
 mod db;
+mod contention;
+mod outage;
+
+/// Scenarios measure latency: one at a time, so they do not load each other.
+pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    SERIAL.lock().await
+}

@@ -97,6 +97,11 @@ impl TestApp {
         app
     }
 
+    /// The scratch directory (the SQLite file lives here).
+    pub fn dir(&self) -> &Path {
+        &self._dir.0
+    }
+
     /// Run the shutdown phases and wait for them (bounded).
     pub async fn shut_down(mut self) -> Result<(), PodError> {
         if let Some(stop) = self.stop.take() {
