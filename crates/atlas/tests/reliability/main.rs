@@ -14,6 +14,7 @@ mod helpers;
 mod db;
 mod contention;
 mod outage;
+mod soak;
 
 /// Scenarios measure latency: one at a time, so they do not load each other.
 pub async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
