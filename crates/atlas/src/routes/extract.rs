@@ -67,18 +67,28 @@ pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes
         })
 }
 
-/// Decode a JSON body; the error points at where decoding stopped.
+/// Decode a JSON body: one document, then nothing but whitespace. The error
+/// points at where decoding stopped.
 ///
 /// # Errors
-/// [`ApiError::Malformed`] for anything serde refuses.
+/// [`ApiError::Malformed`] for anything serde refuses, and for data after the
+/// document (`{…}xx`, `{…}{…}`): a body that is not exactly one JSON value is not
+/// read as its first part.
 pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
         ApiError::Malformed(vec![FieldError::pointer(
             json_pointer(e.path()),
             e.inner().to_string(),
         )])
-    })
+    })?;
+    de.end().map_err(|e| {
+        ApiError::Malformed(vec![FieldError::pointer(
+            "",
+            format!("data after the JSON document: {e}"),
+        )])
+    })?;
+    Ok(value)
 }
 
 /// serde's `currencies[1].code` as the RFC 6901 pointer `/currencies/1/code`
@@ -191,6 +201,30 @@ mod tests {
         for (body, want) in cases {
             let got = malformed(decode_json::<Body>(body.as_bytes()));
             assert_eq!(got, Location::Pointer(want.into()), "case {body}");
+        }
+    }
+
+    #[test]
+    fn data_after_the_json_document_is_malformed() {
+        let cases = [
+            (r#"{"a": 1}xx"#, false),
+            (r#"{"a": 1}{"a": 2}"#, false),
+            (r#"{"a": 1} 5"#, false),
+            (r#"{"a": 1}]"#, false),
+            ("{\"a\": 1} \n\t\r ", true),
+            (r#"{"a": 1}"#, true),
+        ];
+        for (body, ok) in cases {
+            let got = decode_json::<serde_json::Value>(body.as_bytes());
+            if ok {
+                assert!(got.is_ok(), "case {body:?}: {got:?}");
+            } else {
+                assert_eq!(
+                    malformed(got),
+                    Location::Pointer("".into()),
+                    "case {body:?}"
+                );
+            }
         }
     }
 
