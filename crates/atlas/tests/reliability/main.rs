@@ -12,3 +12,5 @@ mod helpers;
 #[macro_use]
 #[path = "../api/db.rs"]
 mod db;
+
+mod if_match;
