@@ -140,7 +140,7 @@ pub async fn create(
 /// Replace a country. With `If-Match`, refused (412) unless its current ETag is
 /// listed (strong comparison; `*` matches any); checked and written atomically.
 #[utoipa::path(put, path = "/countries/{code}", tag = "countries", operation_id = "replace_country",
-    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$"), ("If-Match" = Option<String>, Header, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.")),
+    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     request_body = CountryInput,
     responses(
         (status = 200, description = "Replaced", body = Country, headers(("ETag" = String))),
@@ -169,7 +169,7 @@ pub async fn replace(
 /// Delete a country. With `If-Match`, refused (412) unless its current ETag is
 /// listed; checked and deleted atomically.
 #[utoipa::path(delete, path = "/countries/{code}", tag = "countries", operation_id = "delete_country",
-    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$"), ("If-Match" = Option<String>, Header, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.")),
+    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A malformed `If-Match`", body = ProblemDoc, content_type = "application/problem+json"),

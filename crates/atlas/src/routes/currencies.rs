@@ -150,7 +150,7 @@ pub async fn create(
 /// Replace a currency. With `If-Match`, refused (412) unless its current ETag is
 /// listed (strong comparison; `*` matches any); checked and written atomically.
 #[utoipa::path(put, path = "/currencies/{code}", tag = "currencies", operation_id = "replace_currency",
-    params(("code" = String, Path, description = "ISO 4217 code", example = "EUR", pattern = "^[A-Za-z]{3}$"), ("If-Match" = Option<String>, Header, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.")),
+    params(("code" = String, Path, description = "ISO 4217 code", example = "EUR", pattern = "^[A-Za-z]{3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     request_body = CurrencyInput,
     responses(
         (status = 200, description = "Replaced", body = Currency, headers(("ETag" = String))),
@@ -179,7 +179,7 @@ pub async fn replace(
 /// Delete a currency no country uses. With `If-Match`, refused (412) unless its
 /// current ETag is listed; checked and deleted atomically.
 #[utoipa::path(delete, path = "/currencies/{code}", tag = "currencies", operation_id = "delete_currency",
-    params(("code" = String, Path, description = "ISO 4217 code", example = "XTS", pattern = "^[A-Za-z]{3}$"), ("If-Match" = Option<String>, Header, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.")),
+    params(("code" = String, Path, description = "ISO 4217 code", example = "XTS", pattern = "^[A-Za-z]{3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "A malformed `If-Match`", body = ProblemDoc, content_type = "application/problem+json"),
