@@ -52,7 +52,8 @@ pub struct CountryInput {
     #[serde(default)]
     #[schema(required = true, example = "620", pattern = "^[0-9]{3}$")]
     pub numeric: String,
-    /// 1 to 200 characters.
+    /// 1 to 200 characters; no control or invisible characters (Unicode format,
+    /// separator and private-use characters).
     #[serde(default)]
     #[schema(
         required = true,
@@ -61,7 +62,7 @@ pub struct CountryInput {
         max_length = 200
     )]
     pub name: String,
-    /// 1 to 300 characters, or null.
+    /// 1 to 300 characters, or null; the same characters as `name`.
     #[serde(default)]
     #[schema(min_length = 1, max_length = 300)]
     pub official_name: Option<String>,

@@ -37,7 +37,8 @@ pub struct CurrencyInput {
     #[serde(default)]
     #[schema(required = true, example = "978", pattern = "^[0-9]{3}$")]
     pub numeric: String,
-    /// 1 to 200 characters.
+    /// 1 to 200 characters; no control or invisible characters (Unicode format,
+    /// separator and private-use characters).
     #[serde(default)]
     #[schema(required = true, example = "Euro", min_length = 1, max_length = 200)]
     pub name: String,

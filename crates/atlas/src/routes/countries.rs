@@ -7,8 +7,8 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{path_param, ApiJson, Checked, FromQuery};
-use super::{etag, if_match, paging, AppState, Page, ProblemDoc};
+use super::extract::{path_param, ApiJson, Checked, FromQuery, IfMatch};
+use super::{paging, written_if, AppState, Page, ProblemDoc};
 use crate::config::ApiConfig;
 use crate::domain::country::{Country, CountryInput};
 use crate::domain::{CountryRef, CurrencyCode, FieldError, SearchTerm, Violations};
@@ -119,7 +119,7 @@ fn write_error(code: &str) -> impl Fn(WriteError) -> ApiError + '_ {
     request_body = CountryInput,
     responses(
         (status = 201, description = "Created", body = Country, headers(("Location" = String), ("ETag" = String))),
-        (status = 400, description = "Not JSON, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not one JSON document, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "A code is taken", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Missing or invalid fields, unknown currencies", body = ProblemDoc, content_type = "application/problem+json"),
@@ -137,16 +137,17 @@ pub async fn create(
     ))
 }
 
-/// Replace a country. With `If-Match`, refused (412) if it changed meanwhile.
+/// Replace a country. With `If-Match`, refused (412) unless its current ETag is
+/// listed (strong comparison; `*` matches any); checked and written atomically.
 #[utoipa::path(put, path = "/countries/{code}", tag = "countries", operation_id = "replace_country",
-    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$")),
+    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     request_body = CountryInput,
     responses(
         (status = 200, description = "Replaced", body = Country, headers(("ETag" = String))),
-        (status = 400, description = "Not JSON, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not one JSON document, a wrong type, an unknown field, or a malformed `If-Match`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such country", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "A code is taken", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names no current strong ETag (stale or weak)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Missing or invalid fields, or not a country code", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
@@ -154,33 +155,36 @@ pub async fn create(
 pub async fn replace(
     State(s): State<AppState>,
     Path(code): Path<String>,
-    headers: HeaderMap,
+    precondition: IfMatch,
     ApiJson(input): ApiJson<CountryInput>,
 ) -> Result<Response, ApiError> {
     let r = parse_ref(&code)?;
     let c = input.validate().map_err(ApiError::Invalid)?;
-    let matches = if_match(&headers);
-    let updated = countries::replace(&s.db, r, c, move |cur| matches(&etag(&cur.value)))
+    let updated = countries::replace(&s.db, r, c, written_if(precondition))
         .await
         .map_err(write_error(&code))?;
     Ok(super::entity(updated.value))
 }
 
-/// Delete a country.
+/// Delete a country. With `If-Match`, refused (412) unless its current ETag is
+/// listed; checked and deleted atomically.
 #[utoipa::path(delete, path = "/countries/{code}", tag = "countries", operation_id = "delete_country",
-    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$")),
+    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "A malformed `If-Match`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such country", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names no current strong ETag (stale or weak)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Not a country code", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
     State(s): State<AppState>,
     Path(code): Path<String>,
+    precondition: IfMatch,
 ) -> Result<StatusCode, ApiError> {
     let r = parse_ref(&code)?;
-    countries::delete(&s.db, r)
+    countries::delete(&s.db, r, written_if(precondition))
         .await
         .map_err(write_error(&code))?;
     Ok(StatusCode::NO_CONTENT)

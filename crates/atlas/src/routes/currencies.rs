@@ -7,8 +7,8 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{path_param, ApiJson, Checked, FromQuery};
-use super::{etag, if_match, paging, AppState, Page, ProblemDoc};
+use super::extract::{path_param, ApiJson, Checked, FromQuery, IfMatch};
+use super::{paging, written_if, AppState, Page, ProblemDoc};
 use crate::config::ApiConfig;
 use crate::domain::country::Country;
 use crate::domain::currency::{Currency, CurrencyInput};
@@ -129,7 +129,7 @@ pub async fn countries(
     request_body = CurrencyInput,
     responses(
         (status = 201, description = "Created", body = Currency, headers(("Location" = String), ("ETag" = String))),
-        (status = 400, description = "Not JSON, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not one JSON document, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "A code is taken", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Missing or invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
@@ -147,16 +147,17 @@ pub async fn create(
     ))
 }
 
-/// Replace a currency. With `If-Match`, refused (412) if it changed meanwhile.
+/// Replace a currency. With `If-Match`, refused (412) unless its current ETag is
+/// listed (strong comparison; `*` matches any); checked and written atomically.
 #[utoipa::path(put, path = "/currencies/{code}", tag = "currencies", operation_id = "replace_currency",
-    params(("code" = String, Path, description = "ISO 4217 code", example = "EUR", pattern = "^[A-Za-z]{3}$")),
+    params(("code" = String, Path, description = "ISO 4217 code", example = "EUR", pattern = "^[A-Za-z]{3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     request_body = CurrencyInput,
     responses(
         (status = 200, description = "Replaced", body = Currency, headers(("ETag" = String))),
-        (status = 400, description = "Not JSON, a wrong type or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "Not one JSON document, a wrong type, an unknown field, or a malformed `If-Match`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such currency", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "A code is taken", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 412, description = "Stale If-Match", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names no current strong ETag (stale or weak)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Missing or invalid fields", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
@@ -164,33 +165,36 @@ pub async fn create(
 pub async fn replace(
     State(s): State<AppState>,
     Path(raw): Path<String>,
-    headers: HeaderMap,
+    precondition: IfMatch,
     ApiJson(input): ApiJson<CurrencyInput>,
 ) -> Result<Response, ApiError> {
     let target = code(&raw)?;
     let c = input.validate().map_err(ApiError::Invalid)?;
-    let matches = if_match(&headers);
-    let updated = currencies::replace(&s.db, target, c, move |cur| matches(&etag(&cur.value)))
+    let updated = currencies::replace(&s.db, target, c, written_if(precondition))
         .await
         .map_err(write_error(&raw))?;
     Ok(super::entity(updated.value))
 }
 
-/// Delete a currency no country uses.
+/// Delete a currency no country uses. With `If-Match`, refused (412) unless its
+/// current ETag is listed; checked and deleted atomically.
 #[utoipa::path(delete, path = "/currencies/{code}", tag = "currencies", operation_id = "delete_currency",
-    params(("code" = String, Path, description = "ISO 4217 code", example = "XTS", pattern = "^[A-Za-z]{3}$")),
+    params(("code" = String, Path, description = "ISO 4217 code", example = "XTS", pattern = "^[A-Za-z]{3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 400, description = "A malformed `If-Match`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such currency", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 409, description = "Still used by countries", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names no current strong ETag (stale or weak)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Not a currency code", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn delete(
     State(s): State<AppState>,
     Path(raw): Path<String>,
+    precondition: IfMatch,
 ) -> Result<StatusCode, ApiError> {
-    currencies::delete(&s.db, code(&raw)?)
+    currencies::delete(&s.db, code(&raw)?, written_if(precondition))
         .await
         .map_err(write_error(&raw))?;
     Ok(StatusCode::NO_CONTENT)

@@ -127,9 +127,12 @@ pub fn etag_bytes(bytes: &[u8], variant: u32) -> String {
     format!("\"{hash:016x}\"")
 }
 
-fn header_tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<String>> {
+/// The tags of `If-None-Match`, weak ones as strong: it uses weak comparison
+/// (RFC 9110 §13.1.2). Lenient, as a wrong answer costs only a full response;
+/// `If-Match`, which guards writes, is parsed strictly ([`extract::IfMatch`]).
+fn none_match_tags(headers: &HeaderMap) -> Option<Vec<String>> {
     let values: Vec<String> = headers
-        .get_all(name)
+        .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
@@ -141,17 +144,15 @@ fn header_tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<Stri
 
 /// Whether `If-None-Match` matches `tag` (→ 304).
 pub fn not_modified(headers: &HeaderMap, tag: &str) -> bool {
-    header_tags(headers, header::IF_NONE_MATCH)
-        .is_some_and(|tags| tags.iter().any(|t| t == "*" || t == tag))
+    none_match_tags(headers).is_some_and(|tags| tags.iter().any(|t| t == "*" || t == tag))
 }
 
-/// The `If-Match` precondition as a predicate on the current representation's tag.
-pub fn if_match(headers: &HeaderMap) -> impl Fn(&str) -> bool + Send + 'static {
-    let tags = header_tags(headers, header::IF_MATCH);
-    move |current: &str| match &tags {
-        None => true,
-        Some(tags) => tags.iter().any(|t| t == "*" || t == current),
-    }
+/// The `If-Match` check as the store's precondition on the row a write reads
+/// inside its transaction: the row's representation must carry a listed ETag.
+pub fn written_if<T: Serialize>(
+    precondition: extract::IfMatch,
+) -> impl FnOnce(&crate::store::Versioned<T>) -> bool + Send + 'static {
+    move |current| precondition.matches(&etag(&current.value))
 }
 
 /// Headers for a single resource: `ETag`, and `Cache-Control` asking to revalidate.

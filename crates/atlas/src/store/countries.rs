@@ -336,7 +336,8 @@ pub(super) async fn upsert(tx: &mut Transaction<'_, Any>, c: &Country) -> Result
 }
 
 /// `PUT /countries/{code}`: replace, if `precondition` (the `If-Match` check) accepts
-/// the current row.
+/// the current row; the update names the version checked, in the same transaction,
+/// so a concurrent change makes it [`WriteError::Stale`].
 ///
 /// # Errors
 /// Missing row, stale version, unknown currencies, a taken code, database failures.
@@ -382,25 +383,42 @@ pub async fn replace(
     .await
 }
 
-/// `DELETE /countries/{code}`.
+/// `DELETE /countries/{code}`, if `precondition` (the `If-Match` check) accepts the
+/// current row.
+///
+/// The check and the delete are one transaction, and the delete names the version
+/// checked: a writer that changed the row in between makes it affect no row, and
+/// the caller gets [`WriteError::Stale`] rather than deleting what it never saw.
 ///
 /// # Errors
-/// Missing row or database failures.
-pub async fn delete(db: &Db, target: CountryRef) -> Result<(), WriteError> {
+/// Missing row, stale version, database failures.
+pub async fn delete(
+    db: &Db,
+    target: CountryRef,
+    precondition: impl FnOnce(&Versioned<Country>) -> bool + Send + 'static,
+) -> Result<(), WriteError> {
     write(db, "countries.delete", move |tx| {
         Box::pin(async move {
             let current = find(tx, &target).await?.ok_or(WriteError::Missing)?;
-            // Links first: SQLite enforces ON DELETE CASCADE only with foreign keys on,
-            // and being explicit costs nothing.
+            if !precondition(&current) {
+                return Err(WriteError::Stale);
+            }
+            let alpha2 = current.value.alpha2.as_str();
+            let deleted = sqlx::query("DELETE FROM countries WHERE alpha2 = $1 AND version = $2")
+                .bind(alpha2)
+                .bind(current.version)
+                .execute(&mut **tx)
+                .await?;
+            if deleted.rows_affected() != 1 {
+                return Err(WriteError::Stale);
+            }
+            // The links cascade on PostgreSQL; SQLite enforces ON DELETE CASCADE only
+            // with foreign keys on, and being explicit costs nothing.
             for sql in [
                 "DELETE FROM country_currencies WHERE country = $1",
                 "DELETE FROM country_timezones WHERE country = $1",
-                "DELETE FROM countries WHERE alpha2 = $1",
             ] {
-                sqlx::query(sql)
-                    .bind(current.value.alpha2.as_str())
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(sql).bind(alpha2).execute(&mut **tx).await?;
             }
             Ok(())
         })

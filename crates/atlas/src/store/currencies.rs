@@ -197,7 +197,9 @@ pub(super) async fn exists(tx: &mut Transaction<'_, Any>, code: &str) -> Result<
     Ok(find(&mut **tx, code).await?.is_some())
 }
 
-/// `PUT /currencies/{code}`.
+/// `PUT /currencies/{code}`: replace, if `precondition` (the `If-Match` check)
+/// accepts the current row; the update names the version checked, in the same
+/// transaction, so a concurrent change makes it [`WriteError::Stale`].
 ///
 /// # Errors
 /// Missing row, stale version, a taken code, database failures.
@@ -244,15 +246,26 @@ pub async fn replace(
     .await
 }
 
-/// `DELETE /currencies/{code}`: refused while a country uses it.
+/// `DELETE /currencies/{code}`: refused while a country uses it, or when
+/// `precondition` (the `If-Match` check) rejects the current row.
+///
+/// The delete names the version checked, in the same transaction: a concurrent
+/// change makes it affect no row ([`WriteError::Stale`]).
 ///
 /// # Errors
-/// Missing row, still in use, database failures.
-pub async fn delete(db: &Db, code: CurrencyCode) -> Result<(), WriteError> {
+/// Missing row, stale version, still in use, database failures.
+pub async fn delete(
+    db: &Db,
+    code: CurrencyCode,
+    precondition: impl FnOnce(&Versioned<Currency>) -> bool + Send + 'static,
+) -> Result<(), WriteError> {
     write(db, "currencies.delete", move |tx| {
         Box::pin(async move {
             let code = code.as_str();
-            find(&mut **tx, code).await?.ok_or(WriteError::Missing)?;
+            let current = find(&mut **tx, code).await?.ok_or(WriteError::Missing)?;
+            if !precondition(&current) {
+                return Err(WriteError::Stale);
+            }
             let users: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM country_currencies WHERE currency = $1")
                     .bind(code)
@@ -263,10 +276,14 @@ pub async fn delete(db: &Db, code: CurrencyCode) -> Result<(), WriteError> {
                     "{code} is used by {users} countries; remove it from them first"
                 )));
             }
-            sqlx::query("DELETE FROM currencies WHERE code = $1")
+            let deleted = sqlx::query("DELETE FROM currencies WHERE code = $1 AND version = $2")
                 .bind(code)
+                .bind(current.version)
                 .execute(&mut **tx)
                 .await?;
+            if deleted.rows_affected() != 1 {
+                return Err(WriteError::Stale);
+            }
             Ok(())
         })
     })

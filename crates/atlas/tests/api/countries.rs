@@ -440,3 +440,216 @@ async fn duplicates_are_409_even_when_racing(app: &TestApp, _: &TestDb) {
     );
 }
 db_test!(country_conflicts, duplicates_are_409_even_when_racing);
+
+/// The current `ETag` of `path`.
+async fn current_tag(app: &TestApp, path: &str) -> String {
+    let res = app.http.get(url(app, path)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "GET {path}");
+    res.headers()["etag"].to_str().unwrap().to_string()
+}
+
+/// `If-Match` field lines built from the current tag.
+type Lines = fn(&str) -> Vec<String>;
+
+/// A write with these `If-Match` lines.
+fn conditional(req: reqwest::RequestBuilder, lines: &[String]) -> reqwest::RequestBuilder {
+    lines.iter().fold(req, |r, l| r.header("if-match", l))
+}
+
+/// RFC 9110 §13.1.1 on `path` (an existing resource): strong comparison, `*`, lists,
+/// 400 on a malformed field, and a refused write changes nothing. `body(i)` is a
+/// valid replacement whose representation differs for each `i`.
+pub(crate) async fn if_match_rules(app: &TestApp, path: &str, body: impl Fn(usize) -> Value) {
+    let cases: [(&str, Lines, u16); 12] = [
+        ("unquoted", |_| vec!["abc".into()], 400),
+        ("lower-case weak", |t| vec![format!("w/{t}")], 400),
+        ("star with a tag", |t| vec![format!("*, {t}")], 400),
+        (
+            "unterminated",
+            |t| vec![t.trim_end_matches('"').into()],
+            400,
+        ),
+        ("no comma", |t| vec![format!("{t} \"x\"")], 400),
+        ("weak current tag", |t| vec![format!("W/{t}")], 412),
+        ("stale tag", |_| vec!["\"0000000000000000\"".into()], 412),
+        ("current tag", |t| vec![t.into()], 200),
+        (
+            "one of a list",
+            |t| vec![format!("\"x\", W/\"y\", {t}")],
+            200,
+        ),
+        (
+            "one of several lines",
+            |t| vec!["\"x\"".into(), t.into()],
+            200,
+        ),
+        ("star", |_| vec!["*".into()], 200),
+        ("absent", |_| vec![], 200),
+    ];
+    for (i, (case, lines, status)) in cases.into_iter().enumerate() {
+        let before = current_tag(app, path).await;
+        let lines = lines(&before);
+        let req = conditional(app.http.put(url(app, path)), &lines).json(&body(i));
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "PUT case {case}: {lines:?}");
+        let after = current_tag(app, path).await;
+        if status == 200 {
+            assert_eq!(res.headers()["etag"], after.as_str(), "case {case}");
+            assert_ne!(before, after, "case {case}: written");
+            continue;
+        }
+        assert_eq!(before, after, "case {case}: nothing written");
+        let p = problem(res, status).await;
+        if status == 400 {
+            assert_eq!(p["errors"][0]["header"], "if-match", "case {case}: {p}");
+        }
+    }
+    let deletes: [(&str, Lines, u16); 4] = [
+        ("unquoted", |_| vec!["abc".into()], 400),
+        ("weak current tag", |t| vec![format!("W/{t}")], 412),
+        ("stale tag", |_| vec!["\"0000000000000000\"".into()], 412),
+        (
+            "current tag in a list",
+            |t| vec![format!("\"x\", {t}")],
+            204,
+        ),
+    ];
+    for (case, lines, status) in deletes {
+        let lines = lines(&current_tag(app, path).await);
+        let res = conditional(app.http.delete(url(app, path)), &lines);
+        let res = res.send().await.unwrap();
+        assert_eq!(res.status(), status, "DELETE case {case}: {lines:?}");
+        if status != 204 {
+            problem(res, status).await;
+            current_tag(app, path).await; // still there
+        }
+    }
+    // Gone: preconditions are not evaluated on a missing resource (§13.2.1).
+    for lines in [vec!["*".to_string()], vec![]] {
+        let res = conditional(app.http.delete(url(app, path)), &lines);
+        problem(res.send().await.unwrap(), 404).await;
+        let res = conditional(app.http.put(url(app, path)), &lines).json(&body(0));
+        problem(res.send().await.unwrap(), 404).await;
+    }
+}
+
+async fn if_match_guards_country_writes(app: &TestApp, _: &TestDb) {
+    let res = app.http.post(url(app, "/countries")).json(&atlantis());
+    let res = res.send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    // Regression (#11): DELETE ignored If-Match, so a stale ETag deleted.
+    let stale = res.headers()["etag"].to_str().unwrap().to_string();
+    let mut renamed = atlantis();
+    renamed["name"] = json!("Atlantis Renamed");
+    let res = app.http.put(url(app, "/countries/XA")).json(&renamed);
+    assert_eq!(res.send().await.unwrap().status(), 200);
+    let res = app
+        .http
+        .delete(url(app, "/countries/XA"))
+        .header("if-match", &stale);
+    problem(res.send().await.unwrap(), 412).await;
+    let now: Value = app
+        .http
+        .get(url(app, "/countries/XA"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["name"], "Atlantis Renamed", "the row stays");
+    if_match_rules(app, "/countries/XA", |i| {
+        let mut body = atlantis();
+        body["name"] = json!(format!("Atlantis {i}"));
+        body
+    })
+    .await;
+}
+db_test!(country_if_match, if_match_guards_country_writes);
+
+/// Raw bodies that are not one JSON document, and names with invisible characters.
+pub(crate) fn hostile_bodies(valid: &Value) -> Vec<(&'static str, String, u16, &'static str)> {
+    let raw = valid.to_string();
+    let with_name = |name: &str| {
+        let mut b = valid.clone();
+        b["name"] = json!(name);
+        b.to_string()
+    };
+    vec![
+        ("trailing junk", format!("{raw}xx"), 400, ""),
+        ("two documents", format!("{raw}{raw}"), 400, ""),
+        ("trailing bracket", format!("{raw}]"), 400, ""),
+        (
+            "right-to-left override",
+            with_name("Atlan\u{202E}tis"),
+            422,
+            "/name",
+        ),
+        (
+            "first strong isolate",
+            with_name("\u{2068}Atlantis"),
+            422,
+            "/name",
+        ),
+        (
+            "zero-width space",
+            with_name("Atlan\u{200B}tis"),
+            422,
+            "/name",
+        ),
+        (
+            "zero-width joiner",
+            with_name("Atlan\u{200D}tis"),
+            422,
+            "/name",
+        ),
+        (
+            "byte-order mark",
+            with_name("\u{FEFF}Atlantis"),
+            422,
+            "/name",
+        ),
+        ("soft hyphen", with_name("Atlan\u{AD}tis"), 422, "/name"),
+        ("C1 control", with_name("Atlan\u{9B}tis"), 422, "/name"),
+    ]
+}
+
+/// POST to `list` and PUT to `item` refuse each hostile body, naming the spot, and
+/// write nothing.
+pub(crate) async fn hostile_bodies_write_nothing(
+    app: &TestApp,
+    list: &str,
+    item: &str,
+    valid: Value,
+) {
+    let before = current_tag(app, item).await;
+    for (case, body, status, pointer) in hostile_bodies(&valid) {
+        let requests = [app.http.post(url(app, list)), app.http.put(url(app, item))];
+        for req in requests {
+            let req = req.header("content-type", "application/json");
+            let p = problem(req.body(body.clone()).send().await.unwrap(), status).await;
+            let errors = p["errors"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{case}: {p}"));
+            assert!(
+                errors.iter().any(|e| e["pointer"] == pointer),
+                "case {case}: {p}"
+            );
+        }
+        assert_eq!(current_tag(app, item).await, before, "case {case}");
+    }
+    let mut official = valid.clone();
+    if official.get("official_name").is_some() {
+        official["official_name"] = json!("Republic\u{2067} of Atlantis");
+        let res = app.http.put(url(app, item)).json(&official);
+        let p = problem(res.send().await.unwrap(), 422).await;
+        assert_eq!(p["errors"][0]["pointer"], "/official_name", "{p}");
+    }
+}
+
+async fn hostile_country_bodies_are_refused(app: &TestApp, _: &TestDb) {
+    let res = app.http.post(url(app, "/countries")).json(&atlantis());
+    assert_eq!(res.send().await.unwrap().status(), 201);
+    hostile_bodies_write_nothing(app, "/countries", "/countries/XA", atlantis()).await;
+}
+db_test!(country_hostile_bodies, hostile_country_bodies_are_refused);

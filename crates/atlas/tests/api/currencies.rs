@@ -157,3 +157,55 @@ async fn currencies_crud_and_links(app: &TestApp, _: &TestDb) {
     );
 }
 db_test!(currency_crud, currencies_crud_and_links);
+
+fn quatloo(minor_units: usize) -> Value {
+    json!({"code": "XQA", "numeric": "001", "name": "Quatloo", "minor_units": minor_units % 7})
+}
+
+async fn if_match_guards_currency_writes(app: &TestApp, _: &TestDb) {
+    let res = app.http.post(url(app, "/currencies")).json(&quatloo(0));
+    assert_eq!(res.send().await.unwrap().status(), 201);
+    crate::countries::if_match_rules(app, "/currencies/XQA", |i| quatloo(i + 1)).await;
+}
+db_test!(currency_if_match, if_match_guards_currency_writes);
+
+async fn hostile_currency_bodies_are_refused(app: &TestApp, _: &TestDb) {
+    let res = app.http.post(url(app, "/currencies")).json(&quatloo(2));
+    assert_eq!(res.send().await.unwrap().status(), 201);
+    crate::countries::hostile_bodies_write_nothing(
+        app,
+        "/currencies",
+        "/currencies/XQA",
+        quatloo(2),
+    )
+    .await;
+}
+db_test!(currency_hostile_bodies, hostile_currency_bodies_are_refused);
+
+async fn a_stale_if_match_does_not_delete_a_currency(app: &TestApp, _: &TestDb) {
+    let res = app.http.post(url(app, "/currencies")).json(&quatloo(2));
+    let res = res.send().await.unwrap();
+    let stale = res.headers()["etag"].to_str().unwrap().to_string();
+    let res = app.http.put(url(app, "/currencies/XQA")).json(&quatloo(3));
+    assert_eq!(res.send().await.unwrap().status(), 200);
+    let res = app
+        .http
+        .delete(url(app, "/currencies/XQA"))
+        .header("if-match", &stale);
+    assert_eq!(res.send().await.unwrap().status(), 412);
+    let res = app
+        .http
+        .get(url(app, "/currencies/XQA"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        quatloo(3),
+        "the row stays"
+    );
+}
+db_test!(
+    currency_stale_delete,
+    a_stale_if_match_does_not_delete_a_currency
+);

@@ -236,3 +236,142 @@ async fn malformed_requests_are_400_invalid_ones_422_and_both_name_the_spot() {
         );
     }
 }
+
+/// (case, method, path, `If-Match`, raw JSON body, status, where: (member, value)).
+type RawCase = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+    u16,
+    (&'static str, &'static str),
+);
+
+const CURRENCY: &str = r#"{"code": "EUR", "numeric": "978", "name": "Euro", "minor_units": 2}"#;
+
+fn raw_cases() -> Vec<RawCase> {
+    vec![
+        (
+            "trailing data",
+            "POST",
+            "/currencies",
+            None,
+            r#"{"code": "XQA"}xx"#,
+            400,
+            ("pointer", ""),
+        ),
+        (
+            "two documents",
+            "POST",
+            "/countries",
+            None,
+            "{}{}",
+            400,
+            ("pointer", ""),
+        ),
+        (
+            "trailing data on PUT",
+            "PUT",
+            "/currencies/EUR",
+            None,
+            "{\"code\": \"EUR\"} 1",
+            400,
+            ("pointer", ""),
+        ),
+        (
+            "trailing data in an import",
+            "POST",
+            "/imports",
+            None,
+            r#"{"currencies": []}x"#,
+            400,
+            ("pointer", ""),
+        ),
+        (
+            "trailing whitespace is fine",
+            "PUT",
+            "/currencies/EUR",
+            Some("*"),
+            "{\"code\": \"EUR\", \"numeric\": \"978\", \"name\": \"Euro\", \"minor_units\": 2}\n ",
+            200,
+            ("", ""),
+        ),
+        (
+            "unquoted If-Match",
+            "PUT",
+            "/currencies/EUR",
+            Some("abc"),
+            CURRENCY,
+            400,
+            ("header", "if-match"),
+        ),
+        (
+            "empty If-Match",
+            "PUT",
+            "/currencies/EUR",
+            Some(""),
+            CURRENCY,
+            400,
+            ("header", "if-match"),
+        ),
+        (
+            "If-Match on DELETE",
+            "DELETE",
+            "/countries/PT",
+            Some("W/abc"),
+            "",
+            400,
+            ("header", "if-match"),
+        ),
+        (
+            "weak If-Match",
+            "DELETE",
+            "/currencies/EUR",
+            Some("W/\"x\""),
+            "",
+            412,
+            ("", ""),
+        ),
+        (
+            "bidi override in a name",
+            "PUT",
+            "/currencies/EUR",
+            None,
+            "{\"code\": \"EUR\", \"numeric\": \"978\", \"name\": \"\u{202E}oruE\"}",
+            422,
+            ("pointer", "/name"),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn trailing_data_and_malformed_if_match_are_400_invisible_characters_422() {
+    let app = TestApp::spawn(&[]).await;
+    for (case, method, path, if_match, body, status, (member, at)) in raw_cases() {
+        let url = format!("{}/api/v1{path}", app.api);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = app.http.request(method, url);
+        if let Some(tag) = if_match {
+            req = req.header("if-match", tag);
+        }
+        if !body.is_empty() {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "case {case}");
+        if at.is_empty() {
+            continue;
+        }
+        let p: Value = res.json().await.unwrap();
+        let errors = p["errors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("case {case}: {p}"));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e[member] == at && e["detail"].is_string()),
+            "case {case}: no error with {member} = {at:?} in {p}"
+        );
+    }
+}

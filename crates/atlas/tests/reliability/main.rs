@@ -13,6 +13,7 @@ mod helpers;
 #[path = "../api/db.rs"]
 mod db;
 mod contention;
+mod if_match;
 mod outage;
 mod soak;
 
