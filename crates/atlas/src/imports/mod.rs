@@ -5,17 +5,30 @@
 //! Jobs live in the `imports` table, so any replica answers `GET /imports/{id}`.
 //! Progress of a running job is tracked in the memory of the replica running it
 //! (its rows are invisible to others until the transaction commits).
+//!
+//! Memory is bounded by construction: inputs are parsed as streams that stop at
+//! `max_rows` + 1 rows ([`parse`] for CSV, [`json`] for JSON), a URL's body is read
+//! chunk by chunk into the parser within `client.max_body_bytes` ([`fetch`]), and a
+//! queued inline import holds its request body (within `server.body_limit`), not
+//! parsed rows.
 
+mod fetch;
+pub mod json;
 mod parse;
 
 use std::collections::{BTreeSet, HashMap};
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SecondsFormat};
 use podkit::client::HttpClient;
 use podkit::workers::{TaskContext, WorkerPool};
 
-pub use parse::{parse_csv, parse_json};
+pub use fetch::{shown_url, OwnPorts};
+pub use json::parse_json;
+pub use parse::{parse_csv, ParseError};
+
+use axum::body::Bytes;
 
 use crate::config::ImportsConfig;
 use crate::domain::country::{Country, CountryInput};
@@ -35,34 +48,45 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// Rows decoded from a request body: all well-formed, numbered from 1.
-    pub fn inline(currencies: Vec<CurrencyInput>, countries: Vec<CountryInput>) -> Self {
-        Self {
-            currencies: currencies
-                .into_iter()
-                .map(Ok)
-                .enumerate()
-                .map(|(i, r)| (i + 1, r))
-                .collect(),
-            countries: countries
-                .into_iter()
-                .map(Ok)
-                .enumerate()
-                .map(|(i, r)| (i + 1, r))
-                .collect(),
-        }
-    }
-
     fn len(&self) -> usize {
         self.currencies.len() + self.countries.len()
+    }
+}
+
+/// How a body of rows is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An import document, `{"currencies": [...], "countries": [...]}`.
+    Json,
+    /// CSV of one kind, with a header.
+    Csv(ImportKind),
+}
+
+/// Rows from `input` in `format`, stopping at the first row over `max_rows`.
+///
+/// # Errors
+/// See [`ParseError`].
+pub fn parse_rows(format: Format, input: impl Read, max_rows: usize) -> Result<Rows, ParseError> {
+    match format {
+        Format::Json => parse_json(input, max_rows),
+        Format::Csv(kind) => parse_csv(kind, input, max_rows, true).map(|(rows, _)| rows),
     }
 }
 
 /// Where the rows come from.
 #[derive(Debug)]
 pub enum Source {
-    /// Already parsed from the request.
-    Inline(Rows),
+    /// A request body, checked (and its rows counted) when submitted. The queue
+    /// holds these bytes, within `server.body_limit`, never the parsed rows: the
+    /// worker parses them again.
+    Body {
+        /// JSON or CSV.
+        format: Format,
+        /// The body.
+        bytes: Bytes,
+        /// Currency and country rows counted.
+        counts: (usize, usize),
+    },
     /// To be fetched.
     Url {
         /// The URL.
@@ -79,6 +103,7 @@ pub struct Importer {
     pool: WorkerPool,
     client: HttpClient,
     config: Arc<ImportsConfig>,
+    own: Arc<OwnPorts>,
     progress: Arc<Mutex<HashMap<String, i64>>>,
 }
 
@@ -124,7 +149,12 @@ impl Importer {
     ///
     /// # Errors
     /// Duplicate metric registration or an invalid client config.
-    pub fn build(db: Db, config: ImportsConfig, metrics: &podkit::Metrics) -> anyhow::Result<Self> {
+    pub fn build(
+        db: Db,
+        config: ImportsConfig,
+        own: OwnPorts,
+        metrics: &podkit::Metrics,
+    ) -> anyhow::Result<Self> {
         let pool = WorkerPool::build("imports", config.pool.clone(), Some(metrics))?;
         let client = HttpClient::build("imports", config.client.clone(), Some(metrics))?;
         Ok(Self {
@@ -132,6 +162,7 @@ impl Importer {
             pool,
             client,
             config: Arc::new(config),
+            own: Arc::new(own),
             progress: Default::default(),
         })
     }
@@ -141,72 +172,82 @@ impl Importer {
         &self.pool
     }
 
-    /// Check the URL against `allowed_hosts`.
+    /// Check the URL: http(s), its host and port on `allowed_hosts`, and not one of
+    /// the service's own ports on a local address.
     ///
     /// # Errors
-    /// Not http(s), unparsable, or a host not on the list.
-    pub fn check_url(&self, raw: &str) -> Result<(), SubmitError> {
+    /// Not http(s) or unparsable (422), or forbidden (403).
+    pub async fn check_url(&self, raw: &str) -> Result<(), SubmitError> {
         let invalid = |d: String| SubmitError::Invalid(vec![FieldError::pointer("/url", d)]);
         let url = url::Url::parse(raw).map_err(|e| invalid(format!("not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("only http and https URLs".into()));
         }
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+            return Err(invalid("the URL has no host".into()));
+        };
+        if let Some(port) = self.own.reached_by(&url).await {
+            return Err(SubmitError::Forbidden(format!(
+                "the URL points at this service's own port {port}; imports never call the service itself"
+            )));
+        }
         if self.config.allowed_hosts.is_empty() {
             return Err(SubmitError::Forbidden(
                 "URL imports are disabled: `imports.allowed_hosts` is empty".into(),
             ));
         }
+        let (scheme, port) = (url.scheme(), url.port());
         if !self
             .config
             .allowed_hosts
             .iter()
-            .any(|h| h.eq_ignore_ascii_case(&host))
+            .any(|h| h.allows(scheme, host, port))
         {
+            let shown = match url.port_or_known_default() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            };
             return Err(SubmitError::Forbidden(format!(
-                "host {host:?} is not in `imports.allowed_hosts`"
+                "{shown} is not in `imports.allowed_hosts` (a bare host allows only its scheme's default port)"
             )));
         }
         Ok(())
     }
 
     /// The job's kind and row count, once the source is checked.
-    fn describe(&self, source: &Source) -> Result<(&'static str, i64), SubmitError> {
+    async fn describe(&self, source: &Source) -> Result<(&'static str, i64), SubmitError> {
         match source {
-            Source::Inline(rows) => {
-                let n = rows.len();
-                let invalid = |d: String| SubmitError::Invalid(vec![FieldError::pointer("", d)]);
-                if n > self.config.max_rows {
-                    let max = self.config.max_rows;
-                    return Err(invalid(format!(
-                        "{n} rows; at most {max} per import (`imports.max_rows`)"
-                    )));
-                }
+            Source::Body { format, counts, .. } => {
+                let n = counts.0 + counts.1;
                 if n == 0 {
-                    return Err(invalid("nothing to import".into()));
+                    let e = FieldError::pointer("", "nothing to import");
+                    return Err(SubmitError::Invalid(vec![e]));
                 }
-                let kind = match (rows.currencies.is_empty(), rows.countries.is_empty()) {
-                    (false, true) => "currencies",
-                    (true, false) => "countries",
+                let kind = match (format, counts) {
+                    (Format::Csv(kind), _) => kind.as_str(),
+                    (Format::Json, (_, 0)) => "currencies",
+                    (Format::Json, (0, _)) => "countries",
                     _ => "mixed",
                 };
                 Ok((kind, n as i64))
             }
             Source::Url { url, kind } => {
-                self.check_url(url)?;
+                self.check_url(url).await?;
                 Ok((kind.map_or("mixed", ImportKind::as_str), 0))
             }
         }
     }
 
-    /// Record the job and queue it.
+    /// Record the job and queue it. `label` is the job's `source`: `body`, `csv`, or
+    /// the URL, which is shown without credentials.
     ///
     /// # Errors
-    /// A full queue, shutdown, a forbidden URL, too many rows, or the database.
+    /// A full queue, shutdown, a forbidden URL, nothing to import, or the database.
     pub async fn submit(&self, source: Source, label: &str) -> Result<ImportJob, SubmitError> {
-        let (kind, total) = self.describe(&source)?;
+        let label = shown_url(label);
+        let (kind, total) = self.describe(&source).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        jobs::insert_job(&self.db, &id, kind, label, total, now_ms()).await?;
+        jobs::insert_job(&self.db, &id, kind, &label, total, now_ms()).await?;
         let this = self.clone();
         let job_id = id.clone();
         let queued = self
@@ -302,7 +343,7 @@ impl Importer {
         let (status, errors, message) = match outcome {
             Ok(summary) => ("succeeded", Vec::new(), summary),
             Err(Outcome::Rows(errors)) => {
-                let msg = format!("{} row(s) invalid; nothing was written", errors.len());
+                let msg = rejected(&errors);
                 ("failed", errors, msg)
             }
             Err(Outcome::Failed(msg)) => ("failed", Vec::new(), msg),
@@ -320,17 +361,17 @@ impl Importer {
     }
 
     async fn execute(&self, id: &str, source: Source) -> Result<String, Outcome> {
+        let max = self.config.max_rows;
         let rows = match source {
-            Source::Inline(rows) => rows,
+            Source::Body { format, bytes, .. } => {
+                // Parsing is CPU work: off the runtime, at most one per worker.
+                tokio::task::spawn_blocking(move || parse_rows(format, &bytes[..], max))
+                    .await
+                    .map_err(|e| Outcome::Failed(format!("parsing failed: {e}")))?
+                    .map_err(|e| Outcome::Failed(e.to_string()))?
+            }
             Source::Url { url, kind } => {
                 let rows = self.fetch(&url, kind).await?;
-                if rows.len() > self.config.max_rows {
-                    return Err(Outcome::Failed(format!(
-                        "{} rows; at most {} per import",
-                        rows.len(),
-                        self.config.max_rows
-                    )));
-                }
                 jobs::set_status(&self.db, id, "running", Some(rows.len() as i64), now_ms())
                     .await
                     .map_err(|e| Outcome::Failed(e.to_string()))?;
@@ -396,17 +437,19 @@ impl Importer {
         Ok((currencies, countries))
     }
 
+    /// Fetch and parse at once: the body goes chunk by chunk into the parser on a
+    /// blocking thread, which stops at `max_rows` + 1 rows; dropping the channel
+    /// then drops the download. Memory: the parser's rows plus two chunks.
     async fn fetch(&self, url: &str, kind: Option<ImportKind>) -> Result<Rows, Outcome> {
-        let res = self
+        let shown = shown_url(url);
+        let failed = |e: &dyn std::fmt::Display| Outcome::Failed(format!("fetching {shown}: {e}"));
+        let mut res = self
             .client
-            .get(url)
+            .get_streaming(url)
             .await
-            .map_err(|e| Outcome::Failed(format!("fetching {url}: {e}")))?;
+            .map_err(|e| failed(&e))?;
         if !res.status.is_success() {
-            return Err(Outcome::Failed(format!(
-                "fetching {url}: status {}",
-                res.status
-            )));
+            return Err(failed(&format_args!("status {}", res.status)));
         }
         let content_type = res
             .headers
@@ -416,13 +459,46 @@ impl Importer {
             .to_ascii_lowercase();
         let is_csv = content_type.starts_with("text/csv")
             || url.split('?').next().unwrap_or_default().ends_with(".csv");
-        if is_csv {
-            let kind = kind.ok_or_else(|| Outcome::Failed("a CSV import needs `kind`".into()))?;
-            parse_csv(kind, &res.body).map_err(Outcome::Failed)
-        } else {
-            parse_json(&res.body).map_err(Outcome::Failed)
+        let format = match (is_csv, kind) {
+            (false, _) => Format::Json,
+            (true, Some(kind)) => Format::Csv(kind),
+            (true, None) => return Err(Outcome::Failed("a CSV import needs `kind`".into())),
+        };
+        let (tx, reader) = fetch::ChannelReader::new();
+        let max = self.config.max_rows;
+        let parser = tokio::task::spawn_blocking(move || parse_rows(format, reader, max));
+        let pumped = async {
+            while let Some(chunk) = res.chunk().await? {
+                if tx.send(chunk).await.is_err() {
+                    break; // the parser is done: the rest is not needed
+                }
+            }
+            Ok::<_, podkit::ClientError>(())
+        }
+        .await;
+        drop(tx);
+        let parsed = parser
+            .await
+            .map_err(|e| Outcome::Failed(format!("parsing failed: {e}")))?;
+        match (pumped, parsed) {
+            (_, Err(e @ ParseError::TooManyRows(_))) => Err(failed(&e)),
+            (Err(e), _) => Err(failed(&e)),
+            (Ok(()), parsed) => parsed.map_err(|e| failed(&e)),
         }
     }
+}
+
+/// The job's message for rejected rows: rows, then the field errors in them.
+fn rejected(errors: &[RowError]) -> String {
+    let rows: BTreeSet<(&str, usize)> = errors.iter().map(|e| (e.kind.as_str(), e.row)).collect();
+    let (r, f) = (rows.len(), errors.len());
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    format!(
+        "{} rejected ({}); nothing was written",
+        plural(r, "row", "rows"),
+        plural(f, "field error", "field errors")
+    )
 }
 
 /// A row that decoded (or not), then validated: errors either way, as pointers
