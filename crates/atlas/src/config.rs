@@ -154,8 +154,12 @@ pub struct ImportsConfig {
     /// refused with 403. The service's own API and admin ports on a local address are
     /// refused whatever the list says. `allowed_hosts: [data.example.org, "10.0.0.5:8000"]`
     pub allowed_hosts: Vec<AllowedHost>,
-    /// Largest number of rows in one import. `max_rows: 10000`
+    /// Largest number of rows in one import; parsing stops at the first row over
+    /// it (an inline body: 422; a URL: the job fails). `max_rows: 10000`
     pub max_rows: usize,
+    /// Field errors a failed job lists (all are counted in its message).
+    /// `max_errors: 100`
+    pub max_errors: usize,
     /// The worker pool that runs imports.
     pub pool: WorkerPoolConfig,
     /// The HTTP client for URL imports.
@@ -171,6 +175,7 @@ impl Default for ImportsConfig {
         Self {
             allowed_hosts: Vec::new(),
             max_rows: 10_000,
+            max_errors: 100,
             pool: WorkerPoolConfig::default(),
             client: ClientConfig::default(),
             stale_after: Duration::from_secs(600),

@@ -1,9 +1,10 @@
 //! Import documents in JSON, `{"currencies": [...], "countries": [...]}` (a request
 //! body may hold `url` and `kind` instead), decoded by a serde visitor that counts
-//! rows as they go by and stops at the first one over `max_rows`: memory is
-//! O(`max_rows`), never O(document), and with `keep` false, O(1) beyond the input.
+//! rows as they go by, hands each to a [`RowSink`] as soon as it is decoded, and
+//! stops at the first one over `max_rows`: nothing but the sink's own state grows
+//! with the document.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -11,26 +12,26 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::Deserialize;
 
 use super::parse::ParseError;
-use super::Rows;
+use super::RowSink;
 use crate::domain::country::CountryInput;
 use crate::domain::currency::CurrencyInput;
 use crate::domain::import::ImportKind;
 
-/// Rows seen so far across the document's arrays, against `max_rows`.
-#[derive(Debug)]
-pub struct Budget {
+/// Rows seen so far across the document's arrays, against `max_rows`, and where
+/// each row goes.
+pub struct Budget<'s> {
     max: usize,
-    keep: bool,
+    sink: RefCell<&'s mut dyn RowSink>,
     seen: Cell<usize>,
     exceeded: Cell<Option<&'static str>>,
 }
 
-impl Budget {
-    /// At most `max` rows; kept only if `keep` (else counted and dropped).
-    pub fn new(max: usize, keep: bool) -> Self {
+impl<'s> Budget<'s> {
+    /// At most `max` rows, each handed to `sink` (`&mut ()` counts only).
+    pub fn new(max: usize, sink: &'s mut dyn RowSink) -> Self {
         Self {
             max,
-            keep,
+            sink: RefCell::new(sink),
             seen: Cell::new(0),
             exceeded: Cell::new(None),
         }
@@ -47,23 +48,57 @@ impl Budget {
     }
 }
 
+/// A row type that knows which sink method takes it.
+pub trait SinkRow {
+    /// Hand the row, number `n`, to `sink`.
+    fn send(self, n: usize, sink: &mut dyn RowSink);
+}
+
+impl SinkRow for CurrencyInput {
+    fn send(self, n: usize, sink: &mut dyn RowSink) {
+        sink.currency(n, Ok(self));
+    }
+}
+
+impl SinkRow for CountryInput {
+    fn send(self, n: usize, sink: &mut dyn RowSink) {
+        sink.country(n, Ok(self));
+    }
+}
+
+impl SinkRow for Lenient<CurrencyInput> {
+    fn send(self, n: usize, sink: &mut dyn RowSink) {
+        sink.currency(n, self.0);
+    }
+}
+
+impl SinkRow for Lenient<CountryInput> {
+    fn send(self, n: usize, sink: &mut dyn RowSink) {
+        sink.country(n, self.0);
+    }
+}
+
+impl SinkRow for IgnoredAny {
+    fn send(self, _: usize, _: &mut dyn RowSink) {}
+}
+
 /// A JSON array of rows, decoded element by element within the budget.
-struct RowsSeed<'b, T> {
-    budget: &'b Budget,
+struct RowsSeed<'b, 's, T> {
+    budget: &'b Budget<'s>,
     field: &'static str,
     _row: PhantomData<T>,
 }
 
-impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for RowsSeed<'_, T> {
-    type Value = (Vec<T>, usize);
+impl<'de, T: Deserialize<'de> + SinkRow> DeserializeSeed<'de> for RowsSeed<'_, '_, T> {
+    type Value = usize;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, T: Deserialize<'de>> Visitor<'de> for RowsSeed<'_, T> {
-    type Value = (Vec<T>, usize);
+impl<'de, T: Deserialize<'de> + SinkRow> Visitor<'de> for RowsSeed<'_, '_, T> {
+    type Value = usize;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "an array of {}", self.field)
@@ -71,7 +106,7 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for RowsSeed<'_, T> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let b = self.budget;
-        let (mut rows, mut n) = (Vec::new(), 0);
+        let mut n = 0;
         loop {
             if b.seen.get() >= b.max {
                 // One more element, skipped without being built, decides it.
@@ -82,28 +117,22 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for RowsSeed<'_, T> {
                         b.max
                     )));
                 }
-                return Ok((rows, n));
+                return Ok(n);
             }
             let Some(row) = seq.next_element::<T>()? else {
-                return Ok((rows, n));
+                return Ok(n);
             };
             b.seen.set(b.seen.get() + 1);
             n += 1;
-            if b.keep {
-                rows.push(row);
-            }
+            row.send(n, &mut **b.sink.borrow_mut());
         }
     }
 }
 
-/// A decoded document: rows of type `C` and `K`, their counts, and (request bodies
-/// only) a URL and its kind.
+/// A decoded document (its rows went to the sink): row counts and, in request
+/// bodies only, a URL and its kind.
 #[derive(Debug)]
-pub struct Doc<C, K> {
-    /// Currency rows (empty when counting only).
-    pub currencies: Vec<C>,
-    /// Country rows (empty when counting only).
-    pub countries: Vec<K>,
+pub struct Doc {
     /// How many of each were in the document.
     pub counts: (usize, usize),
     /// Whether either array was present at all.
@@ -116,16 +145,16 @@ pub struct Doc<C, K> {
 
 /// Decodes a [`Doc`]: unknown and repeated fields are errors, as with
 /// `deny_unknown_fields`.
-pub struct DocSeed<'b, C, K> {
-    budget: &'b Budget,
+pub struct DocSeed<'b, 's, C, K> {
+    budget: &'b Budget<'s>,
     allow_url: bool,
     _rows: PhantomData<(C, K)>,
 }
 
-impl<'b, C, K> DocSeed<'b, C, K> {
+impl<'b, 's, C, K> DocSeed<'b, 's, C, K> {
     /// A document whose rows count against `budget`; `allow_url` admits `url` and
     /// `kind` (the request body).
-    pub fn new(budget: &'b Budget, allow_url: bool) -> Self {
+    pub fn new(budget: &'b Budget<'s>, allow_url: bool) -> Self {
         Self {
             budget,
             allow_url,
@@ -133,7 +162,7 @@ impl<'b, C, K> DocSeed<'b, C, K> {
         }
     }
 
-    fn rows<T>(&self, field: &'static str) -> RowsSeed<'b, T> {
+    fn rows<T>(&self, field: &'static str) -> RowsSeed<'b, 's, T> {
         RowsSeed {
             budget: self.budget,
             field,
@@ -142,8 +171,12 @@ impl<'b, C, K> DocSeed<'b, C, K> {
     }
 }
 
-impl<'de, C: Deserialize<'de>, K: Deserialize<'de>> DeserializeSeed<'de> for DocSeed<'_, C, K> {
-    type Value = Doc<C, K>;
+impl<'de, C, K> DeserializeSeed<'de> for DocSeed<'_, '_, C, K>
+where
+    C: Deserialize<'de> + SinkRow,
+    K: Deserialize<'de> + SinkRow,
+{
+    type Value = Doc;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_map(self)
@@ -152,8 +185,12 @@ impl<'de, C: Deserialize<'de>, K: Deserialize<'de>> DeserializeSeed<'de> for Doc
 
 const FIELDS: &[&str] = &["currencies", "countries", "url", "kind"];
 
-impl<'de, C: Deserialize<'de>, K: Deserialize<'de>> Visitor<'de> for DocSeed<'_, C, K> {
-    type Value = Doc<C, K>;
+impl<'de, C, K> Visitor<'de> for DocSeed<'_, '_, C, K>
+where
+    C: Deserialize<'de> + SinkRow,
+    K: Deserialize<'de> + SinkRow,
+{
+    type Value = Doc;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an import document {\"currencies\": [...], \"countries\": [...]}")
@@ -161,8 +198,6 @@ impl<'de, C: Deserialize<'de>, K: Deserialize<'de>> Visitor<'de> for DocSeed<'_,
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut doc = Doc {
-            currencies: Vec::new(),
-            countries: Vec::new(),
             counts: (0, 0),
             has_rows: false,
             url: None,
@@ -185,14 +220,14 @@ impl<'de, C: Deserialize<'de>, K: Deserialize<'de>> Visitor<'de> for DocSeed<'_,
             match key.as_str() {
                 "currencies" => {
                     let v = map.next_value_seed(Optional(self.rows::<C>("currencies")))?;
-                    if let Some((rows, n)) = v {
-                        (doc.currencies, doc.counts.0, doc.has_rows) = (rows, n, true);
+                    if let Some(n) = v {
+                        (doc.counts.0, doc.has_rows) = (n, true);
                     }
                 }
                 "countries" => {
                     let v = map.next_value_seed(Optional(self.rows::<K>("countries")))?;
-                    if let Some((rows, n)) = v {
-                        (doc.countries, doc.counts.1, doc.has_rows) = (rows, n, true);
+                    if let Some(n) = v {
+                        (doc.counts.1, doc.has_rows) = (n, true);
                     }
                 }
                 "url" => doc.url = map.next_value()?,
@@ -250,95 +285,86 @@ impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Lenient<T> {
 }
 
 /// Rows from a fetched JSON document `{"currencies": [...], "countries": [...]}`,
-/// read from `input` as it arrives. Rows are decoded one by one, so a bad row is
-/// reported rather than the whole document.
+/// read from `input` as it arrives, each handed to `sink` once decoded (a bad row
+/// is reported with its number, not the whole document). Returns the row count.
 ///
 /// # Errors
 /// The document is not that shape, or it holds more than `max_rows` rows.
-pub fn parse_json(input: impl std::io::Read, max_rows: usize) -> Result<Rows, ParseError> {
-    let budget = Budget::new(max_rows, true);
+pub fn parse_json(
+    input: impl std::io::Read,
+    max_rows: usize,
+    sink: &mut dyn RowSink,
+) -> Result<usize, ParseError> {
+    let budget = Budget::new(max_rows, sink);
     let mut de = serde_json::Deserializer::from_reader(std::io::BufReader::new(input));
     let doc = DocSeed::<Lenient<CurrencyInput>, Lenient<CountryInput>>::new(&budget, false)
         .deserialize(&mut de)
         .and_then(|doc| de.end().map(|()| doc));
-    let doc = match doc {
-        Ok(doc) => doc,
-        Err(_) if budget.exceeded().is_some() => return Err(ParseError::TooManyRows(max_rows)),
-        Err(e) => {
-            return Err(ParseError::Malformed(format!(
-                "not an import document: {e}"
-            )))
-        }
-    };
-    Ok(Rows {
-        currencies: numbered(doc.currencies),
-        countries: numbered(doc.countries),
-    })
-}
-
-/// Rows numbered from 1, with their decode errors.
-fn numbered<T>(rows: Vec<Lenient<T>>) -> Vec<(usize, Result<T, String>)> {
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, r)| (i + 1, r.0))
-        .collect()
+    match doc {
+        Ok(doc) => Ok(doc.counts.0 + doc.counts.1),
+        Err(_) if budget.exceeded().is_some() => Err(ParseError::TooManyRows(max_rows)),
+        Err(e) => Err(ParseError::Malformed(format!(
+            "not an import document: {e}"
+        ))),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::imports::Rows;
 
-    type Strict = Doc<CurrencyInput, IgnoredAny>;
-
-    fn decode(json: &str, max: usize, keep: bool) -> (Result<Strict, String>, Budget) {
-        let budget = Budget::new(max, keep);
+    /// The document, the rows the sink got, and the array that went over, if any.
+    fn decode(json: &str, max: usize) -> (Result<Doc, String>, Rows, Option<&'static str>) {
+        let mut rows = Rows::default();
+        let budget = Budget::new(max, &mut rows);
         let mut de = serde_json::Deserializer::from_str(json);
-        let r = DocSeed::new(&budget, true)
+        let r = DocSeed::<CurrencyInput, IgnoredAny>::new(&budget, true)
             .deserialize(&mut de)
             .map_err(|e| e.to_string());
-        (r, budget)
+        let exceeded = budget.exceeded();
+        (r, rows, exceeded)
     }
 
     #[test]
     fn rows_are_counted_across_arrays_and_decoding_stops_past_max_rows() {
         let row = r#"{"code": "XQA", "numeric": "001", "name": "Q"}"#;
         let three = format!(r#"{{"currencies": [{row}, {row}], "countries": [1]}}"#);
-        let (doc, b) = decode(&three, 3, true);
-        let doc = doc.unwrap();
-        assert_eq!((doc.counts, doc.currencies.len()), ((2, 1), 2));
-        assert_eq!(b.exceeded(), None);
-        let (doc, _) = decode(&three, 3, false);
-        assert!(doc.unwrap().currencies.is_empty(), "counting keeps nothing");
+        let (doc, rows, exceeded) = decode(&three, 3);
+        assert_eq!((doc.unwrap().counts, rows.currencies.len()), ((2, 1), 2));
+        assert_eq!(exceeded, None);
 
-        let (doc, b) = decode(&three, 2, true);
+        let (doc, _, exceeded) = decode(&three, 2);
         assert!(doc.unwrap_err().contains("more than 2 rows"));
-        assert_eq!(b.exceeded(), Some("countries"));
+        assert_eq!(exceeded, Some("countries"));
 
         // Past the limit, the rest of the document is never read: not even its syntax.
-        let (doc, b) = decode(r#"{"currencies": [1, 2, 3, oops"#, 2, true);
+        let (doc, _, exceeded) = decode(r#"{"currencies": [1, 2, 3, oops"#, 2);
         let e = doc.unwrap_err();
         assert!(e.contains("invalid type"), "the first row is checked: {e}");
+        assert_eq!(exceeded, None);
         let broken = format!(r#"{{"currencies": [{row}, {row}, {row}, oops"#);
-        let (doc, b2) = decode(&broken, 2, false);
+        let (doc, rows, exceeded) = decode(&broken, 2);
         assert!(doc.unwrap_err().contains("more than 2 rows"));
-        assert_eq!((b.exceeded(), b2.exceeded()), (None, Some("currencies")));
+        assert_eq!((exceeded, rows.currencies.len()), (Some("currencies"), 2));
     }
 
     #[test]
     fn unknown_and_repeated_fields_are_refused_and_url_only_where_allowed() {
-        assert!(decode(r#"{"rows": []}"#, 9, true)
+        assert!(decode(r#"{"rows": []}"#, 9)
             .0
             .unwrap_err()
             .contains("unknown field"));
-        assert!(decode(r#"{"currencies": [], "currencies": []}"#, 9, true)
+        assert!(decode(r#"{"currencies": [], "currencies": []}"#, 9)
             .0
             .unwrap_err()
             .contains("duplicate"));
-        let (doc, _) = decode(r#"{"url": "http://x/a.csv", "kind": "countries"}"#, 9, true);
+        let (doc, _, _) = decode(r#"{"url": "http://x/a.csv", "kind": "countries"}"#, 9);
         let doc = doc.unwrap();
         assert_eq!(doc.kind, Some(ImportKind::Countries));
         assert!(!doc.has_rows);
-        let budget = Budget::new(9, true);
+        let mut count_only = ();
+        let budget = Budget::new(9, &mut count_only);
         let mut de = serde_json::Deserializer::from_str(r#"{"url": "x"}"#);
         let fetched =
             DocSeed::<Lenient<CurrencyInput>, IgnoredAny>::new(&budget, false).deserialize(&mut de);
@@ -350,23 +376,22 @@ mod tests {
 
     #[test]
     fn fetched_rows_are_decoded_one_by_one_within_max_rows() {
-        let rows = parse_json(
-            &br#"{"currencies": [{"code": "XQA", "numeric": "001", "name": "Q"}, {"code": 5}]}"#[..],
-            5,
-        )
-        .unwrap();
+        let mut rows = Rows::default();
+        let json =
+            br#"{"currencies": [{"code": "XQA", "numeric": "001", "name": "Q"}, {"code": 5}]}"#;
+        assert_eq!(parse_json(&json[..], 5, &mut rows), Ok(2));
         assert!(rows.currencies[0].1.is_ok());
         assert!(rows.currencies[1].1.is_err());
         assert!(matches!(
-            parse_json(&b"[1,2]"[..], 5),
+            parse_json(&b"[1,2]"[..], 5, &mut ()),
             Err(ParseError::Malformed(_))
         ));
         assert_eq!(
-            parse_json(&br#"{"countries": [1, 2, 3]} "#[..], 2).unwrap_err(),
+            parse_json(&br#"{"countries": [1, 2, 3]} "#[..], 2, &mut ()).unwrap_err(),
             ParseError::TooManyRows(2)
         );
         assert!(matches!(
-            parse_json(&b"{} x"[..], 5),
+            parse_json(&b"{} x"[..], 5, &mut ()),
             Err(ParseError::Malformed(_))
         ));
     }

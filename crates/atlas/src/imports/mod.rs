@@ -12,11 +12,12 @@
 //! queued inline import holds its request body (within `server.body_limit`), not
 //! parsed rows.
 
+mod check;
 mod fetch;
 pub mod json;
 mod parse;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
@@ -24,6 +25,7 @@ use chrono::{DateTime, SecondsFormat};
 use podkit::client::HttpClient;
 use podkit::workers::{TaskContext, WorkerPool};
 
+use check::{Checked, Rejections};
 pub use fetch::{shown_url, OwnPorts};
 pub use json::parse_json;
 pub use parse::{parse_csv, ParseError};
@@ -31,8 +33,8 @@ pub use parse::{parse_csv, ParseError};
 use axum::body::Bytes;
 
 use crate::config::ImportsConfig;
-use crate::domain::country::{Country, CountryInput};
-use crate::domain::currency::{Currency, CurrencyInput};
+use crate::domain::country::CountryInput;
+use crate::domain::currency::CurrencyInput;
 use crate::domain::import::{ImportJob, ImportKind};
 use crate::domain::{FieldError, RowError};
 use crate::store::imports::{self as jobs, ImportError, StoredJob};
@@ -47,10 +49,30 @@ pub struct Rows {
     pub countries: Vec<(usize, Result<CountryInput, String>)>,
 }
 
-impl Rows {
-    fn len(&self) -> usize {
-        self.currencies.len() + self.countries.len()
+/// Where parsed rows go, one at a time, as the parsers read them.
+pub trait RowSink {
+    /// Currency row `n` (from 1), or why it did not decode.
+    fn currency(&mut self, n: usize, row: Result<CurrencyInput, String>);
+    /// Country row `n` (from 1), or why it did not decode.
+    fn country(&mut self, n: usize, row: Result<CountryInput, String>);
+}
+
+/// Collects every row.
+impl RowSink for Rows {
+    fn currency(&mut self, n: usize, row: Result<CurrencyInput, String>) {
+        self.currencies.push((n, row));
     }
+
+    fn country(&mut self, n: usize, row: Result<CountryInput, String>) {
+        self.countries.push((n, row));
+    }
+}
+
+/// Drops every row: parse to check and count only.
+impl RowSink for () {
+    fn currency(&mut self, _: usize, _: Result<CurrencyInput, String>) {}
+
+    fn country(&mut self, _: usize, _: Result<CountryInput, String>) {}
 }
 
 /// How a body of rows is written.
@@ -62,14 +84,20 @@ pub enum Format {
     Csv(ImportKind),
 }
 
-/// Rows from `input` in `format`, stopping at the first row over `max_rows`.
+/// Rows from `input` in `format` into `sink`, stopping at the first row over
+/// `max_rows`; returns the row count.
 ///
 /// # Errors
 /// See [`ParseError`].
-pub fn parse_rows(format: Format, input: impl Read, max_rows: usize) -> Result<Rows, ParseError> {
+pub fn parse_rows(
+    format: Format,
+    input: impl Read,
+    max_rows: usize,
+    sink: &mut dyn RowSink,
+) -> Result<usize, ParseError> {
     match format {
-        Format::Json => parse_json(input, max_rows),
-        Format::Csv(kind) => parse_csv(kind, input, max_rows, true).map(|(rows, _)| rows),
+        Format::Json => parse_json(input, max_rows, sink),
+        Format::Csv(kind) => parse_csv(kind, input, max_rows, sink),
     }
 }
 
@@ -139,7 +167,7 @@ fn rfc3339(ms: i64) -> String {
 
 /// How a job's work ended, before it is recorded.
 enum Outcome {
-    Rows(Vec<RowError>),
+    Rows(Rejections),
     Failed(String),
     Cancelled,
 }
@@ -342,9 +370,9 @@ impl Importer {
         // Only failing to record the outcome is an error of ours.
         let (status, errors, message) = match outcome {
             Ok(summary) => ("succeeded", Vec::new(), summary),
-            Err(Outcome::Rows(errors)) => {
-                let msg = rejected(&errors);
-                ("failed", errors, msg)
+            Err(Outcome::Rows(r)) => {
+                let msg = r.message();
+                ("failed", r.listed, msg)
             }
             Err(Outcome::Failed(msg)) => ("failed", Vec::new(), msg),
             Err(Outcome::Cancelled) => (
@@ -362,23 +390,31 @@ impl Importer {
 
     async fn execute(&self, id: &str, source: Source) -> Result<String, Outcome> {
         let max = self.config.max_rows;
-        let rows = match source {
+        let progress: Box<dyn Fn(usize) + Send> = {
+            let this = self.clone();
+            let id = id.to_string();
+            Box::new(move |n| this.advance(&id, n as i64))
+        };
+        let mut sink = Checked::new(self.config.max_errors, progress);
+        let sink = match source {
             Source::Body { format, bytes, .. } => {
                 // Parsing is CPU work: off the runtime, at most one per worker.
-                tokio::task::spawn_blocking(move || parse_rows(format, &bytes[..], max))
-                    .await
-                    .map_err(|e| Outcome::Failed(format!("parsing failed: {e}")))?
-                    .map_err(|e| Outcome::Failed(e.to_string()))?
+                tokio::task::spawn_blocking(move || {
+                    parse_rows(format, &bytes[..], max, &mut sink).map(|_| sink)
+                })
+                .await
+                .map_err(|e| Outcome::Failed(format!("parsing failed: {e}")))?
+                .map_err(|e| Outcome::Failed(e.to_string()))?
             }
             Source::Url { url, kind } => {
-                let rows = self.fetch(&url, kind).await?;
-                jobs::set_status(&self.db, id, "running", Some(rows.len() as i64), now_ms())
+                let (sink, n) = self.fetch(&url, kind, sink).await?;
+                jobs::set_status(&self.db, id, "running", Some(n as i64), now_ms())
                     .await
                     .map_err(|e| Outcome::Failed(e.to_string()))?;
-                rows
+                sink
             }
         };
-        let (currencies, countries) = self.validate(id, rows)?;
+        let (currencies, countries) = sink.finish()?;
         let (nc, nk) = (currencies.len(), countries.len());
         let progress = {
             let this = self.clone();
@@ -388,59 +424,24 @@ impl Importer {
         jobs::import_rows(&self.db, currencies, countries, progress)
             .await
             .map_err(|e| match e {
-                ImportError::Rows(errors) => Outcome::Rows(errors),
+                ImportError::Rows(errors) => {
+                    Outcome::Rows(Rejections::from_list(errors, self.config.max_errors))
+                }
                 ImportError::Db(e) => Outcome::Failed(format!("database error: {e}")),
             })?;
         Ok(format!("{nc} currencies and {nk} countries imported"))
     }
 
-    /// Validate every row; all bad rows are reported together.
-    fn validate(&self, id: &str, rows: Rows) -> Result<(Vec<Currency>, Vec<Country>), Outcome> {
-        let mut errors = Vec::new();
-        let mut seen = BTreeSet::new();
-        let mut done = 0;
-        let mut step = || {
-            done += 1;
-            self.advance(id, done);
-        };
-        let mut currencies = Vec::new();
-        for (row, input) in rows.currencies {
-            match checked(input, CurrencyInput::validate) {
-                Ok(c) if !seen.insert(("currencies", c.code.clone())) => {
-                    let e = FieldError::pointer("/code", format!("{} appears twice", c.code));
-                    errors.push(RowError::new("currencies", row, e));
-                }
-                Ok(c) => currencies.push(c),
-                Err(es) => {
-                    errors.extend(es.into_iter().map(|e| RowError::new("currencies", row, e)))
-                }
-            }
-            step();
-        }
-        let mut countries = Vec::new();
-        for (row, input) in rows.countries {
-            match checked(input, CountryInput::validate) {
-                Ok(c) if !seen.insert(("countries", c.alpha2.clone())) => {
-                    let e = FieldError::pointer("/alpha2", format!("{} appears twice", c.alpha2));
-                    errors.push(RowError::new("countries", row, e));
-                }
-                Ok(c) => countries.push(c),
-                Err(es) => {
-                    errors.extend(es.into_iter().map(|e| RowError::new("countries", row, e)))
-                }
-            }
-            step();
-        }
-        if !errors.is_empty() {
-            return Err(Outcome::Rows(errors));
-        }
-        Ok((currencies, countries))
-    }
-
     /// Fetch and parse at once: the body goes chunk by chunk into the parser on a
-    /// blocking thread, which stops at `max_rows` + 1 rows; dropping the channel
-    /// then drops the download. Memory: the parser's rows plus two chunks.
-    async fn fetch(&self, url: &str, kind: Option<ImportKind>) -> Result<Rows, Outcome> {
+    /// blocking thread, which validates each row into `sink` and stops at
+    /// `max_rows` + 1 rows; dropping the channel then drops the download. Memory:
+    /// the valid rows plus two chunks.
+    async fn fetch(
+        &self,
+        url: &str,
+        kind: Option<ImportKind>,
+        mut sink: Checked,
+    ) -> Result<(Checked, usize), Outcome> {
         let shown = shown_url(url);
         let failed = |e: &dyn std::fmt::Display| Outcome::Failed(format!("fetching {shown}: {e}"));
         let mut res = self
@@ -466,7 +467,9 @@ impl Importer {
         };
         let (tx, reader) = fetch::ChannelReader::new();
         let max = self.config.max_rows;
-        let parser = tokio::task::spawn_blocking(move || parse_rows(format, reader, max));
+        let parser = tokio::task::spawn_blocking(move || {
+            parse_rows(format, reader, max, &mut sink).map(|n| (sink, n))
+        });
         let pumped = async {
             while let Some(chunk) = res.chunk().await? {
                 if tx.send(chunk).await.is_err() {
@@ -486,28 +489,4 @@ impl Importer {
             (Ok(()), parsed) => parsed.map_err(|e| failed(&e)),
         }
     }
-}
-
-/// The job's message for rejected rows: rows, then the field errors in them.
-fn rejected(errors: &[RowError]) -> String {
-    let rows: BTreeSet<(&str, usize)> = errors.iter().map(|e| (e.kind.as_str(), e.row)).collect();
-    let (r, f) = (rows.len(), errors.len());
-    let plural =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    format!(
-        "{} rejected ({}); nothing was written",
-        plural(r, "row", "rows"),
-        plural(f, "field error", "field errors")
-    )
-}
-
-/// A row that decoded (or not), then validated: errors either way, as pointers
-/// into the row.
-fn checked<I, T>(
-    input: Result<I, String>,
-    validate: impl FnOnce(I) -> Result<T, Vec<FieldError>>,
-) -> Result<T, Vec<FieldError>> {
-    input
-        .map_err(|e| vec![FieldError::pointer("", e)])
-        .and_then(validate)
 }

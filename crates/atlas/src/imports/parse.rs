@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use super::Rows;
+use super::RowSink;
 use crate::domain::country::CountryInput;
 use crate::domain::currency::CurrencyInput;
 use crate::domain::import::ImportKind;
@@ -23,8 +23,8 @@ pub enum ParseError {
 
 /// Rows from CSV with a header. Currencies: `code,numeric,name,minor_units`.
 /// Countries: `alpha2,alpha3,numeric,name,official_name,currencies,timezones`, the
-/// last two separated by spaces or `;`. With `keep` false the rows are only counted
-/// (the request check: nothing is held but the body).
+/// last two separated by spaces or `;`. Each row goes to `sink` as it is read (to
+/// count only, pass `&mut ()`); returns the number of rows.
 ///
 /// # Errors
 /// The header is missing required columns, or there are more than `max_rows` rows.
@@ -32,8 +32,8 @@ pub fn parse_csv(
     kind: ImportKind,
     input: impl Read,
     max_rows: usize,
-    keep: bool,
-) -> Result<(Rows, usize), ParseError> {
+    sink: &mut dyn RowSink,
+) -> Result<usize, ParseError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
@@ -46,14 +46,13 @@ pub fn parse_csv(
     let decode: Box<Decode> = match kind {
         ImportKind::Currencies => {
             let columns = CurrencyColumns::find(col)?;
-            Box::new(move |r, rows, n| rows.currencies.push((n, columns.row(r))))
+            Box::new(move |r, sink, n| sink.currency(n, columns.row(r)))
         }
         ImportKind::Countries => {
             let columns = CountryColumns::find(col)?;
-            Box::new(move |r, rows, n| rows.countries.push((n, Ok(columns.row(r)))))
+            Box::new(move |r, sink, n| sink.country(n, Ok(columns.row(r))))
         }
     };
-    let mut rows = Rows::default();
     // One record buffer, reused: a long input never holds more than a row of text.
     let mut record = csv::StringRecord::new();
     let mut n = 0;
@@ -66,8 +65,9 @@ pub fn parse_csv(
                 if n > max_rows {
                     return Err(ParseError::TooManyRows(max_rows));
                 }
-                if keep {
-                    push_error(kind, &mut rows, n, e.to_string());
+                match kind {
+                    ImportKind::Currencies => sink.currency(n, Err(e.to_string())),
+                    ImportKind::Countries => sink.country(n, Err(e.to_string())),
                 }
                 continue;
             }
@@ -79,22 +79,13 @@ pub fn parse_csv(
         if n > max_rows {
             return Err(ParseError::TooManyRows(max_rows));
         }
-        if keep {
-            decode(&record, &mut rows, n);
-        }
+        decode(&record, sink, n);
     }
-    Ok((rows, n))
+    Ok(n)
 }
 
-/// Decodes record number `n` into `rows`.
-type Decode = dyn Fn(&csv::StringRecord, &mut Rows, usize);
-
-fn push_error(kind: ImportKind, rows: &mut Rows, n: usize, e: String) {
-    match kind {
-        ImportKind::Currencies => rows.currencies.push((n, Err(e))),
-        ImportKind::Countries => rows.countries.push((n, Err(e))),
-    }
-}
+/// Decodes record number `n` into the sink.
+type Decode = dyn Fn(&csv::StringRecord, &mut dyn RowSink, usize);
 
 /// Where each currency field is in the CSV.
 struct CurrencyColumns {
@@ -197,11 +188,17 @@ impl CountryColumns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::imports::Rows;
+
+    fn parse(kind: ImportKind, input: impl Read, max: usize) -> Result<(Rows, usize), ParseError> {
+        let mut rows = Rows::default();
+        parse_csv(kind, input, max, &mut rows).map(|n| (rows, n))
+    }
 
     #[test]
     fn csv_rows_parse_with_lists_and_report_bad_rows() {
         let csv = "alpha2,alpha3,numeric,name,official_name,currencies,timezones\nXA,XAA,901,Atlantis,,EUR;USD,Europe/Lisbon Atlantic/Azores\nXB,XBB,902\n";
-        let (rows, n) = parse_csv(ImportKind::Countries, csv.as_bytes(), 10, true).unwrap();
+        let (rows, n) = parse(ImportKind::Countries, csv.as_bytes(), 10).unwrap();
         assert_eq!(n, 2);
         let first = rows.countries[0].1.as_ref().unwrap();
         assert_eq!(first.currencies, vec!["EUR", "USD"]);
@@ -213,7 +210,7 @@ mod tests {
         );
         assert!(
             matches!(
-                parse_csv(ImportKind::Currencies, &b"x,y\n1,2\n"[..], 10, true),
+                parse(ImportKind::Currencies, &b"x,y\n1,2\n"[..], 10),
                 Err(ParseError::Malformed(_))
             ),
             "missing columns"
@@ -254,14 +251,13 @@ mod tests {
             limit: 16 * 1024,
         };
         assert_eq!(
-            parse_csv(ImportKind::Currencies, input, 10, true).unwrap_err(),
+            parse(ImportKind::Currencies, input, 10).unwrap_err(),
             ParseError::TooManyRows(10)
         );
-        let (rows, n) =
-            parse_csv(ImportKind::Currencies, &csv.as_bytes()[..200], 100, false).unwrap();
-        assert!(n > 0 && rows.currencies.is_empty(), "counted, not kept");
+        let n = parse_csv(ImportKind::Currencies, &csv.as_bytes()[..200], 100, &mut ()).unwrap();
+        assert!(n > 10, "counted: {n}");
         let exactly = csv.lines().take(11).collect::<Vec<_>>().join("\n");
-        let (rows, n) = parse_csv(ImportKind::Currencies, exactly.as_bytes(), 10, true).unwrap();
+        let (rows, n) = parse(ImportKind::Currencies, exactly.as_bytes(), 10).unwrap();
         assert_eq!(
             (n, rows.currencies.len()),
             (10, 10),

@@ -50,7 +50,7 @@ async fn from_csv(
     })?;
     let body = body_bytes(req, s).await?;
     let max = s.config.service.imports.max_rows;
-    let (_, n) = imports::parse_csv(kind, &body[..], max, false).map_err(|e| match e {
+    let n = imports::parse_csv(kind, &body[..], max, &mut ()).map_err(|e| match e {
         ParseError::TooManyRows(_) => {
             ApiError::Invalid(vec![FieldError::pointer("", e.to_string())])
         }
@@ -76,11 +76,12 @@ async fn from_csv(
 /// An import document in a request body, checked with the rows' own types (a wrong
 /// type is 400 pointing at it) and counted, stopping past `imports.max_rows` (422
 /// pointing at the array). Nothing is kept but the counts.
-fn check_json(bytes: &[u8], max_rows: usize) -> Result<Doc<CurrencyInput, CountryInput>, ApiError> {
-    let budget = Budget::new(max_rows, false);
+fn check_json(bytes: &[u8], max_rows: usize) -> Result<Doc, ApiError> {
+    let mut count_only = ();
+    let budget = Budget::new(max_rows, &mut count_only);
     let mut track = serde_path_to_error::Track::new();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let doc = DocSeed::new(&budget, true)
+    let doc = DocSeed::<CurrencyInput, CountryInput>::new(&budget, true)
         .deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
         .and_then(|doc| de.end().map(|()| doc));
     doc.map_err(|e| match budget.exceeded() {
