@@ -517,3 +517,18 @@ fn bad_import_and_render_settings_stop_start_up_naming_the_key() {
         assert!(stderr.contains(name), "case {value}: {stderr}");
     }
 }
+
+#[tokio::test]
+async fn a_failed_job_lists_at_most_max_errors_but_counts_them_all() {
+    let app = TestApp::spawn(&[("ATLAS_IMPORTS__MAX_ERRORS", "2")]).await;
+    let csv = "code,numeric,name\nx1,1,\nx2,2,\nx3,3,\n";
+    let res = post(&app, csv.into(), "text/csv", "?kind=currencies").await;
+    assert_eq!(res.status(), 202);
+    let job = wait_done(&app, res.headers()["location"].to_str().unwrap()).await;
+    assert_eq!(job["errors"].as_array().unwrap().len(), 2, "{job}");
+    let message = job["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("3 rows rejected (") && message.contains("the first 2 are listed"),
+        "{job}"
+    );
+}
