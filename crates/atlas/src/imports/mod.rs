@@ -1,16 +1,17 @@
 //! Bulk imports of countries and currencies, run on podkit's worker pool.
 //!
-//! An import is all or nothing: every row is validated first and every error is
-//! reported with its row number; only a clean batch is written, in one transaction.
+//! An import is all or nothing: every row is validated as it is parsed, every bad
+//! row is counted and the first `max_errors` field errors are reported with their
+//! row numbers; only a clean batch is written, in one transaction.
 //! Jobs live in the `imports` table, so any replica answers `GET /imports/{id}`.
 //! Progress of a running job is tracked in the memory of the replica running it
 //! (its rows are invisible to others until the transaction commits).
 //!
 //! Memory is bounded by construction: inputs are parsed as streams that stop at
-//! `max_rows` + 1 rows ([`parse`] for CSV, [`json`] for JSON), a URL's body is read
-//! chunk by chunk into the parser within `client.max_body_bytes` ([`fetch`]), and a
-//! queued inline import holds its request body (within `server.body_limit`), not
-//! parsed rows.
+//! `max_rows` + 1 rows (`parse` for CSV, [`json`] for JSON) and hand each row to a
+//! [`RowSink`] (`check` keeps only valid rows), a URL's body is read chunk by chunk
+//! into the parser within `client.max_body_bytes` (`fetch`), and a queued inline
+//! import holds its request body (within `server.body_limit`), not parsed rows.
 
 mod check;
 mod fetch;
@@ -25,12 +26,11 @@ use chrono::{DateTime, SecondsFormat};
 use podkit::client::HttpClient;
 use podkit::workers::{TaskContext, WorkerPool};
 
+use axum::body::Bytes;
 use check::{Checked, Rejections};
 pub use fetch::{shown_url, OwnPorts};
 pub use json::parse_json;
 pub use parse::{parse_csv, ParseError};
-
-use axum::body::Bytes;
 
 use crate::config::ImportsConfig;
 use crate::domain::country::CountryInput;
@@ -40,7 +40,8 @@ use crate::domain::{FieldError, RowError};
 use crate::store::imports::{self as jobs, ImportError, StoredJob};
 use crate::store::{Db, DbError};
 
-/// Rows to import, not yet validated.
+/// Rows as parsed, not yet validated: the [`RowSink`] that collects everything
+/// (for tests and tools; imports themselves validate as they parse).
 #[derive(Debug, Default)]
 pub struct Rows {
     /// Currency rows, with their row numbers (1-based).
