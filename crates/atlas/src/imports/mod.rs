@@ -445,6 +445,13 @@ impl Importer {
     ) -> Result<(Checked, usize), Outcome> {
         let shown = shown_url(url);
         let failed = |e: &dyn std::fmt::Display| Outcome::Failed(format!("fetching {shown}: {e}"));
+        // Checked at submit too; names can resolve differently by the time the job runs.
+        if let Ok(parsed) = url::Url::parse(url) {
+            if let Some(port) = self.own.reached_by(&parsed).await {
+                let why = format!("it points at this service's own port {port}");
+                return Err(failed(&why));
+            }
+        }
         let mut res = self
             .client
             .get_streaming(url)
