@@ -1,5 +1,6 @@
 //! atlas's configuration: podkit's sections plus the service's own.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -9,6 +10,8 @@ use podkit::config::duration;
 use podkit::workers::WorkerPoolConfig;
 use podkit::{Loader, SecretUrl};
 use serde::{Deserialize, Serialize};
+
+use crate::domain::import::AllowedHost;
 
 /// Environment prefix: `ATLAS_SECTION__KEY`.
 pub const ENV_PREFIX: &str = "ATLAS";
@@ -117,6 +120,13 @@ pub struct ApiConfig {
     pub flag_cache_size: usize,
     /// Largest page size for list endpoints. `max_page_size: 250`
     pub max_page_size: u32,
+    /// PNG flags rendered at once (each holds a width × ¾ width × 4 bytes pixmap,
+    /// 3 MiB at 1024 px). Default: the CPU count. `flag_render_concurrency: 2`
+    pub flag_render_concurrency: NonZeroUsize,
+    /// How long a PNG request waits for a render slot; then 503 + `Retry-After`.
+    /// `flag_render_wait: 1s`
+    #[serde(with = "duration")]
+    pub flag_render_wait: Duration,
 }
 
 impl Default for ApiConfig {
@@ -131,6 +141,9 @@ impl Default for ApiConfig {
             docs: true,
             flag_cache_size: 16 << 20,
             max_page_size: 250,
+            flag_render_concurrency: std::thread::available_parallelism()
+                .unwrap_or(NonZeroUsize::MIN),
+            flag_render_wait: Duration::from_secs(1),
         }
     }
 }
@@ -139,11 +152,17 @@ impl Default for ApiConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ImportsConfig {
-    /// Hosts URL imports may fetch from (exact, case-insensitive). Empty: URL imports
-    /// are refused with 403. `allowed_hosts: [data.example.org]`
-    pub allowed_hosts: Vec<String>,
-    /// Largest number of rows in one import. `max_rows: 10000`
+    /// Hosts URL imports may fetch from: `host` (case-insensitive; its scheme's
+    /// default port only) or `host:port`, checked at start-up. Empty: URL imports are
+    /// refused with 403. The service's own API and admin ports on a local address are
+    /// refused whatever the list says. `allowed_hosts: [data.example.org, "10.0.0.5:8000"]`
+    pub allowed_hosts: Vec<AllowedHost>,
+    /// Largest number of rows in one import; parsing stops at the first row over
+    /// it (an inline body: 422; a URL: the job fails). `max_rows: 10000`
     pub max_rows: usize,
+    /// Field errors a failed job lists (all are counted in its message).
+    /// `max_errors: 100`
+    pub max_errors: usize,
     /// The worker pool that runs imports.
     pub pool: WorkerPoolConfig,
     /// The HTTP client for URL imports.
@@ -159,6 +178,7 @@ impl Default for ImportsConfig {
         Self {
             allowed_hosts: Vec::new(),
             max_rows: 10_000,
+            max_errors: 100,
             pool: WorkerPoolConfig::default(),
             client: ClientConfig::default(),
             stale_after: Duration::from_secs(600),

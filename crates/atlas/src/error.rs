@@ -47,6 +47,9 @@ pub enum ApiError {
     /// Too much work queued; retry after a while.
     #[error("{0}")]
     TooManyRequests(String),
+    /// Bounded work (e.g. PNG rendering) is at capacity; retry after a moment.
+    #[error("{0}")]
+    Overloaded(String),
     /// A dependency is down; retry later.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -149,6 +152,9 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests(d) => Problem::new(StatusCode::TOO_MANY_REQUESTS)
                 .detail(d)
                 .header(header::RETRY_AFTER, HeaderValue::from_static("2")),
+            ApiError::Overloaded(d) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
+                .detail(d)
+                .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
             ApiError::Unavailable(_) => Problem::new(StatusCode::SERVICE_UNAVAILABLE)
                 .detail("the database is unavailable; retry shortly")
                 .header(header::RETRY_AFTER, HeaderValue::from_static("5")),

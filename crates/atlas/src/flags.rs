@@ -1,9 +1,15 @@
 //! Country flags: SVGs embedded at build time (npm `flag-icons`, MIT), rendered to
 //! PNG in-process with resvg on demand. Rendered PNGs are cached by (code, width) in
 //! a cache bounded by bytes, so a flood of random widths costs CPU, never unbounded
-//! memory.
+//! memory. Renders run on a bounded pool (`api.flag_render_concurrency` at once,
+//! each holding a pixmap of up to 1024 × 768 × 4 bytes); a request that cannot get
+//! a slot within `api.flag_render_wait` is refused ([`RenderError::Busy`], a 503
+//! with `Retry-After`) rather than queued without end.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use quick_cache::sync::Cache;
 use quick_cache::Weighter;
@@ -48,6 +54,9 @@ type PngCache = Cache<(String, u32), Arc<Vec<u8>>, Bytes>;
 #[derive(Clone)]
 pub struct FlagRenderer {
     cache: Arc<PngCache>,
+    slots: Arc<Semaphore>,
+    concurrency: usize,
+    wait: Duration,
 }
 
 /// Why a PNG could not be made.
@@ -62,14 +71,24 @@ pub enum RenderError {
     /// PNG encoding failed.
     #[error("PNG encoding failed: {0}")]
     Encode(String),
+    /// Every render slot stayed taken for the whole wait.
+    #[error("all {slots} flag render slots are busy; retry shortly")]
+    Busy {
+        /// `api.flag_render_concurrency`.
+        slots: usize,
+    },
 }
 
 impl FlagRenderer {
-    /// A renderer whose cache holds at most `max_bytes` of PNGs.
-    pub fn new(max_bytes: u64) -> Self {
+    /// A renderer whose cache holds at most `max_bytes` of PNGs, rendering at most
+    /// `concurrency` at once; a render waits at most `wait` for its turn.
+    pub fn new(max_bytes: u64, concurrency: usize, wait: Duration) -> Self {
         // Estimated items only sizes the cache's internal tables.
         Self {
             cache: Arc::new(Cache::with_weighter(512, max_bytes, Bytes)),
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            concurrency: concurrency.max(1),
+            wait,
         }
     }
 
@@ -83,9 +102,20 @@ impl FlagRenderer {
         if let Some(hit) = self.cache.get(&key) {
             return Ok((hit, true));
         }
+        let slots = self.slots.clone();
+        let busy = || RenderError::Busy {
+            slots: self.concurrency,
+        };
+        let permit = match tokio::time::timeout(self.wait, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            // Never closed; treated as busy all the same.
+            Ok(Err(_)) | Err(_) => return Err(busy()),
+        };
         let span = tracing::Span::current();
         let code = alpha2.to_string();
         let png = tokio::task::spawn_blocking(move || {
+            // The slot is held until the render ends, even if the caller hangs up.
+            let _permit = permit;
             span.in_scope(|| {
                 render(
                     &svg(&code).ok_or_else(|| RenderError::Parse(format!("no flag for {code}")))?,
@@ -143,7 +173,7 @@ mod tests {
 
     #[test]
     fn the_cache_never_exceeds_its_byte_budget() {
-        let r = FlagRenderer::new(200_000);
+        let r = FlagRenderer::new(200_000, 2, Duration::from_secs(5));
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -156,5 +186,25 @@ mod tests {
                 r.cached_bytes()
             );
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn renders_beyond_the_pool_wait_then_are_refused_as_busy() {
+        let r = FlagRenderer::new(0, 1, Duration::from_millis(20));
+        // Hold the one slot, as a long render would.
+        let held = r.slots.clone().acquire_owned().await.unwrap();
+        let started = std::time::Instant::now();
+        let refused = r.png("PT", 1024).await;
+        assert!(
+            matches!(refused, Err(RenderError::Busy { slots: 1 })),
+            "{refused:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the wait is bounded"
+        );
+        drop(held);
+        assert!(r.png("PT", 64).await.is_ok(), "a free slot renders");
+        assert_eq!(r.slots.available_permits(), 1, "the slot is given back");
     }
 }

@@ -54,13 +54,26 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
         db,
         config: ctx.config.clone(),
         places: Default::default(),
-        flags: crate::flags::FlagRenderer::new(cfg.api.flag_cache_size as u64),
+        flags: crate::flags::FlagRenderer::new(
+            cfg.api.flag_cache_size as u64,
+            cfg.api.flag_render_concurrency.get(),
+            cfg.api.flag_render_wait,
+        ),
         importer: None,
     };
     let mut state = state;
     if cfg.api.imports {
-        let importer =
-            crate::imports::Importer::build(state.db.clone(), cfg.imports.clone(), &ctx.metrics)?;
+        let kit = &ctx.config.kit;
+        let own = crate::imports::OwnPorts {
+            ports: vec![kit.server.port, kit.admin.port],
+            host: kit.server.host,
+        };
+        let importer = crate::imports::Importer::build(
+            state.db.clone(),
+            cfg.imports.clone(),
+            own,
+            &ctx.metrics,
+        )?;
         // Drain the pool alongside in-flight requests, inside the same shutdown
         // deadline: queued imports finish, the rest are cancelled and rolled back.
         let (pool, stopping) = (importer.pool().clone(), ctx.stopping());

@@ -517,3 +517,55 @@ async fn each_attempt_gets_a_client_span_with_http_attributes_and_no_secrets() {
     }
     assert_eq!(spans[0].get("error.type").map(String::as_str), Some("503"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_streamed_get_retries_until_a_status_then_enforces_the_limit_per_chunk() {
+    let server = TestServer::spawn().await;
+    let m = metrics();
+    let config = ClientConfig {
+        max_body_bytes: 64 * 1024,
+        ..ClientConfig::default()
+    };
+    let c = client(&m, config);
+
+    let mut res = c.get_streaming(&server.url("/flaky")).await.unwrap();
+    assert_eq!(res.status, StatusCode::OK);
+    let mut body = Vec::new();
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        body.extend_from_slice(&chunk);
+    }
+    assert_eq!(body, b"recovered");
+    assert_eq!(retries(&m, "GET"), 2.0, "503s are retried before the body");
+
+    // The body never ends: reading stops with an error once past the limit.
+    let mut res = c.get_streaming(&server.url("/endless")).await.unwrap();
+    let mut read = 0;
+    let err = loop {
+        match res.chunk().await {
+            Ok(Some(chunk)) => read += chunk.len(),
+            Ok(None) => panic!("an endless body ended"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(err, ClientError::TooLarge { limit: 65536, .. }),
+        "{err:?}"
+    );
+    assert!(read <= 64 * 1024, "{read} bytes handed over");
+
+    let small = client(
+        &metrics(),
+        ClientConfig {
+            max_body_bytes: 1024,
+            ..ClientConfig::default()
+        },
+    );
+    let err = small
+        .get_streaming(&server.url("/declared"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ClientError::TooLarge { .. }),
+        "declared length: {err:?}"
+    );
+}

@@ -1,31 +1,47 @@
 //! Bulk imports of countries and currencies, run on podkit's worker pool.
 //!
-//! An import is all or nothing: every row is validated first and every error is
-//! reported with its row number; only a clean batch is written, in one transaction.
+//! An import is all or nothing: every row is validated as it is parsed, every bad
+//! row is counted and the first `max_errors` field errors are reported with their
+//! row numbers; only a clean batch is written, in one transaction.
 //! Jobs live in the `imports` table, so any replica answers `GET /imports/{id}`.
 //! Progress of a running job is tracked in the memory of the replica running it
 //! (its rows are invisible to others until the transaction commits).
+//!
+//! Memory is bounded by construction: inputs are parsed as streams that stop at
+//! `max_rows` + 1 rows (`parse` for CSV, [`json`] for JSON) and hand each row to a
+//! [`RowSink`] (`check` keeps only valid rows), a URL's body is read chunk by chunk
+//! into the parser within `client.max_body_bytes` (`fetch`), and a queued inline
+//! import holds its request body (within `server.body_limit`), not parsed rows.
 
+mod check;
+mod fetch;
+pub mod json;
 mod parse;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, SecondsFormat};
 use podkit::client::HttpClient;
 use podkit::workers::{TaskContext, WorkerPool};
 
-pub use parse::{parse_csv, parse_json};
+use axum::body::Bytes;
+use check::{Checked, Rejections};
+pub use fetch::{shown_url, OwnPorts};
+pub use json::parse_json;
+pub use parse::{parse_csv, ParseError};
 
 use crate::config::ImportsConfig;
-use crate::domain::country::{Country, CountryInput};
-use crate::domain::currency::{Currency, CurrencyInput};
+use crate::domain::country::CountryInput;
+use crate::domain::currency::CurrencyInput;
 use crate::domain::import::{ImportJob, ImportKind};
 use crate::domain::{FieldError, RowError};
 use crate::store::imports::{self as jobs, ImportError, StoredJob};
 use crate::store::{Db, DbError};
 
-/// Rows to import, not yet validated.
+/// Rows as parsed, not yet validated: the [`RowSink`] that collects everything
+/// (for tests and tools; imports themselves validate as they parse).
 #[derive(Debug, Default)]
 pub struct Rows {
     /// Currency rows, with their row numbers (1-based).
@@ -34,35 +50,72 @@ pub struct Rows {
     pub countries: Vec<(usize, Result<CountryInput, String>)>,
 }
 
-impl Rows {
-    /// Rows decoded from a request body: all well-formed, numbered from 1.
-    pub fn inline(currencies: Vec<CurrencyInput>, countries: Vec<CountryInput>) -> Self {
-        Self {
-            currencies: currencies
-                .into_iter()
-                .map(Ok)
-                .enumerate()
-                .map(|(i, r)| (i + 1, r))
-                .collect(),
-            countries: countries
-                .into_iter()
-                .map(Ok)
-                .enumerate()
-                .map(|(i, r)| (i + 1, r))
-                .collect(),
-        }
+/// Where parsed rows go, one at a time, as the parsers read them.
+pub trait RowSink {
+    /// Currency row `n` (from 1), or why it did not decode.
+    fn currency(&mut self, n: usize, row: Result<CurrencyInput, String>);
+    /// Country row `n` (from 1), or why it did not decode.
+    fn country(&mut self, n: usize, row: Result<CountryInput, String>);
+}
+
+/// Collects every row.
+impl RowSink for Rows {
+    fn currency(&mut self, n: usize, row: Result<CurrencyInput, String>) {
+        self.currencies.push((n, row));
     }
 
-    fn len(&self) -> usize {
-        self.currencies.len() + self.countries.len()
+    fn country(&mut self, n: usize, row: Result<CountryInput, String>) {
+        self.countries.push((n, row));
+    }
+}
+
+/// Drops every row: parse to check and count only.
+impl RowSink for () {
+    fn currency(&mut self, _: usize, _: Result<CurrencyInput, String>) {}
+
+    fn country(&mut self, _: usize, _: Result<CountryInput, String>) {}
+}
+
+/// How a body of rows is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An import document, `{"currencies": [...], "countries": [...]}`.
+    Json,
+    /// CSV of one kind, with a header.
+    Csv(ImportKind),
+}
+
+/// Rows from `input` in `format` into `sink`, stopping at the first row over
+/// `max_rows`; returns the row count.
+///
+/// # Errors
+/// See [`ParseError`].
+pub fn parse_rows(
+    format: Format,
+    input: impl Read,
+    max_rows: usize,
+    sink: &mut dyn RowSink,
+) -> Result<usize, ParseError> {
+    match format {
+        Format::Json => parse_json(input, max_rows, sink),
+        Format::Csv(kind) => parse_csv(kind, input, max_rows, sink),
     }
 }
 
 /// Where the rows come from.
 #[derive(Debug)]
 pub enum Source {
-    /// Already parsed from the request.
-    Inline(Rows),
+    /// A request body, checked (and its rows counted) when submitted. The queue
+    /// holds these bytes, within `server.body_limit`, never the parsed rows: the
+    /// worker parses them again.
+    Body {
+        /// JSON or CSV.
+        format: Format,
+        /// The body.
+        bytes: Bytes,
+        /// Currency and country rows counted.
+        counts: (usize, usize),
+    },
     /// To be fetched.
     Url {
         /// The URL.
@@ -79,6 +132,7 @@ pub struct Importer {
     pool: WorkerPool,
     client: HttpClient,
     config: Arc<ImportsConfig>,
+    own: Arc<OwnPorts>,
     progress: Arc<Mutex<HashMap<String, i64>>>,
 }
 
@@ -114,7 +168,7 @@ fn rfc3339(ms: i64) -> String {
 
 /// How a job's work ended, before it is recorded.
 enum Outcome {
-    Rows(Vec<RowError>),
+    Rows(Rejections),
     Failed(String),
     Cancelled,
 }
@@ -124,7 +178,12 @@ impl Importer {
     ///
     /// # Errors
     /// Duplicate metric registration or an invalid client config.
-    pub fn build(db: Db, config: ImportsConfig, metrics: &podkit::Metrics) -> anyhow::Result<Self> {
+    pub fn build(
+        db: Db,
+        config: ImportsConfig,
+        own: OwnPorts,
+        metrics: &podkit::Metrics,
+    ) -> anyhow::Result<Self> {
         let pool = WorkerPool::build("imports", config.pool.clone(), Some(metrics))?;
         let client = HttpClient::build("imports", config.client.clone(), Some(metrics))?;
         Ok(Self {
@@ -132,6 +191,7 @@ impl Importer {
             pool,
             client,
             config: Arc::new(config),
+            own: Arc::new(own),
             progress: Default::default(),
         })
     }
@@ -141,72 +201,82 @@ impl Importer {
         &self.pool
     }
 
-    /// Check the URL against `allowed_hosts`.
+    /// Check the URL: http(s), its host and port on `allowed_hosts`, and not one of
+    /// the service's own ports on a local address.
     ///
     /// # Errors
-    /// Not http(s), unparsable, or a host not on the list.
-    pub fn check_url(&self, raw: &str) -> Result<(), SubmitError> {
+    /// Not http(s) or unparsable (422), or forbidden (403).
+    pub async fn check_url(&self, raw: &str) -> Result<(), SubmitError> {
         let invalid = |d: String| SubmitError::Invalid(vec![FieldError::pointer("/url", d)]);
         let url = url::Url::parse(raw).map_err(|e| invalid(format!("not a URL: {e}")))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("only http and https URLs".into()));
         }
-        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let Some(host) = url.host_str().filter(|h| !h.is_empty()) else {
+            return Err(invalid("the URL has no host".into()));
+        };
+        if let Some(port) = self.own.reached_by(&url).await {
+            return Err(SubmitError::Forbidden(format!(
+                "the URL points at this service's own port {port}; imports never call the service itself"
+            )));
+        }
         if self.config.allowed_hosts.is_empty() {
             return Err(SubmitError::Forbidden(
                 "URL imports are disabled: `imports.allowed_hosts` is empty".into(),
             ));
         }
+        let (scheme, port) = (url.scheme(), url.port());
         if !self
             .config
             .allowed_hosts
             .iter()
-            .any(|h| h.eq_ignore_ascii_case(&host))
+            .any(|h| h.allows(scheme, host, port))
         {
+            let shown = match url.port_or_known_default() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_string(),
+            };
             return Err(SubmitError::Forbidden(format!(
-                "host {host:?} is not in `imports.allowed_hosts`"
+                "{shown} is not in `imports.allowed_hosts` (a bare host allows only its scheme's default port)"
             )));
         }
         Ok(())
     }
 
     /// The job's kind and row count, once the source is checked.
-    fn describe(&self, source: &Source) -> Result<(&'static str, i64), SubmitError> {
+    async fn describe(&self, source: &Source) -> Result<(&'static str, i64), SubmitError> {
         match source {
-            Source::Inline(rows) => {
-                let n = rows.len();
-                let invalid = |d: String| SubmitError::Invalid(vec![FieldError::pointer("", d)]);
-                if n > self.config.max_rows {
-                    let max = self.config.max_rows;
-                    return Err(invalid(format!(
-                        "{n} rows; at most {max} per import (`imports.max_rows`)"
-                    )));
-                }
+            Source::Body { format, counts, .. } => {
+                let n = counts.0 + counts.1;
                 if n == 0 {
-                    return Err(invalid("nothing to import".into()));
+                    let e = FieldError::pointer("", "nothing to import");
+                    return Err(SubmitError::Invalid(vec![e]));
                 }
-                let kind = match (rows.currencies.is_empty(), rows.countries.is_empty()) {
-                    (false, true) => "currencies",
-                    (true, false) => "countries",
+                let kind = match (format, counts) {
+                    (Format::Csv(kind), _) => kind.as_str(),
+                    (Format::Json, (_, 0)) => "currencies",
+                    (Format::Json, (0, _)) => "countries",
                     _ => "mixed",
                 };
                 Ok((kind, n as i64))
             }
             Source::Url { url, kind } => {
-                self.check_url(url)?;
+                self.check_url(url).await?;
                 Ok((kind.map_or("mixed", ImportKind::as_str), 0))
             }
         }
     }
 
-    /// Record the job and queue it.
+    /// Record the job and queue it. `label` is the job's `source`: `body`, `csv`, or
+    /// the URL, which is shown without credentials.
     ///
     /// # Errors
-    /// A full queue, shutdown, a forbidden URL, too many rows, or the database.
+    /// A full queue, shutdown, a forbidden URL, nothing to import, or the database.
     pub async fn submit(&self, source: Source, label: &str) -> Result<ImportJob, SubmitError> {
-        let (kind, total) = self.describe(&source)?;
+        let label = shown_url(label);
+        let (kind, total) = self.describe(&source).await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
-        jobs::insert_job(&self.db, &id, kind, label, total, now_ms()).await?;
+        jobs::insert_job(&self.db, &id, kind, &label, total, now_ms()).await?;
         let this = self.clone();
         let job_id = id.clone();
         let queued = self
@@ -301,9 +371,9 @@ impl Importer {
         // Only failing to record the outcome is an error of ours.
         let (status, errors, message) = match outcome {
             Ok(summary) => ("succeeded", Vec::new(), summary),
-            Err(Outcome::Rows(errors)) => {
-                let msg = format!("{} row(s) invalid; nothing was written", errors.len());
-                ("failed", errors, msg)
+            Err(Outcome::Rows(r)) => {
+                let msg = r.message();
+                ("failed", r.listed, msg)
             }
             Err(Outcome::Failed(msg)) => ("failed", Vec::new(), msg),
             Err(Outcome::Cancelled) => (
@@ -320,24 +390,32 @@ impl Importer {
     }
 
     async fn execute(&self, id: &str, source: Source) -> Result<String, Outcome> {
-        let rows = match source {
-            Source::Inline(rows) => rows,
+        let max = self.config.max_rows;
+        let progress: Box<dyn Fn(usize) + Send> = {
+            let this = self.clone();
+            let id = id.to_string();
+            Box::new(move |n| this.advance(&id, n as i64))
+        };
+        let mut sink = Checked::new(self.config.max_errors, progress);
+        let sink = match source {
+            Source::Body { format, bytes, .. } => {
+                // Parsing is CPU work: off the runtime, at most one per worker.
+                tokio::task::spawn_blocking(move || {
+                    parse_rows(format, &bytes[..], max, &mut sink).map(|_| sink)
+                })
+                .await
+                .map_err(|e| Outcome::Failed(format!("parsing failed: {e}")))?
+                .map_err(|e| Outcome::Failed(e.to_string()))?
+            }
             Source::Url { url, kind } => {
-                let rows = self.fetch(&url, kind).await?;
-                if rows.len() > self.config.max_rows {
-                    return Err(Outcome::Failed(format!(
-                        "{} rows; at most {} per import",
-                        rows.len(),
-                        self.config.max_rows
-                    )));
-                }
-                jobs::set_status(&self.db, id, "running", Some(rows.len() as i64), now_ms())
+                let (sink, n) = self.fetch(&url, kind, sink).await?;
+                jobs::set_status(&self.db, id, "running", Some(n as i64), now_ms())
                     .await
                     .map_err(|e| Outcome::Failed(e.to_string()))?;
-                rows
+                sink
             }
         };
-        let (currencies, countries) = self.validate(id, rows)?;
+        let (currencies, countries) = sink.finish()?;
         let (nc, nk) = (currencies.len(), countries.len());
         let progress = {
             let this = self.clone();
@@ -347,66 +425,40 @@ impl Importer {
         jobs::import_rows(&self.db, currencies, countries, progress)
             .await
             .map_err(|e| match e {
-                ImportError::Rows(errors) => Outcome::Rows(errors),
+                ImportError::Rows(errors) => {
+                    Outcome::Rows(Rejections::from_list(errors, self.config.max_errors))
+                }
                 ImportError::Db(e) => Outcome::Failed(format!("database error: {e}")),
             })?;
         Ok(format!("{nc} currencies and {nk} countries imported"))
     }
 
-    /// Validate every row; all bad rows are reported together.
-    fn validate(&self, id: &str, rows: Rows) -> Result<(Vec<Currency>, Vec<Country>), Outcome> {
-        let mut errors = Vec::new();
-        let mut seen = BTreeSet::new();
-        let mut done = 0;
-        let mut step = || {
-            done += 1;
-            self.advance(id, done);
-        };
-        let mut currencies = Vec::new();
-        for (row, input) in rows.currencies {
-            match checked(input, CurrencyInput::validate) {
-                Ok(c) if !seen.insert(("currencies", c.code.clone())) => {
-                    let e = FieldError::pointer("/code", format!("{} appears twice", c.code));
-                    errors.push(RowError::new("currencies", row, e));
-                }
-                Ok(c) => currencies.push(c),
-                Err(es) => {
-                    errors.extend(es.into_iter().map(|e| RowError::new("currencies", row, e)))
-                }
+    /// Fetch and parse at once: the body goes chunk by chunk into the parser on a
+    /// blocking thread, which validates each row into `sink` and stops at
+    /// `max_rows` + 1 rows; dropping the channel then drops the download. Memory:
+    /// the valid rows plus two chunks.
+    async fn fetch(
+        &self,
+        url: &str,
+        kind: Option<ImportKind>,
+        mut sink: Checked,
+    ) -> Result<(Checked, usize), Outcome> {
+        let shown = shown_url(url);
+        let failed = |e: &dyn std::fmt::Display| Outcome::Failed(format!("fetching {shown}: {e}"));
+        // Checked at submit too; names can resolve differently by the time the job runs.
+        if let Ok(parsed) = url::Url::parse(url) {
+            if let Some(port) = self.own.reached_by(&parsed).await {
+                let why = format!("it points at this service's own port {port}");
+                return Err(failed(&why));
             }
-            step();
         }
-        let mut countries = Vec::new();
-        for (row, input) in rows.countries {
-            match checked(input, CountryInput::validate) {
-                Ok(c) if !seen.insert(("countries", c.alpha2.clone())) => {
-                    let e = FieldError::pointer("/alpha2", format!("{} appears twice", c.alpha2));
-                    errors.push(RowError::new("countries", row, e));
-                }
-                Ok(c) => countries.push(c),
-                Err(es) => {
-                    errors.extend(es.into_iter().map(|e| RowError::new("countries", row, e)))
-                }
-            }
-            step();
-        }
-        if !errors.is_empty() {
-            return Err(Outcome::Rows(errors));
-        }
-        Ok((currencies, countries))
-    }
-
-    async fn fetch(&self, url: &str, kind: Option<ImportKind>) -> Result<Rows, Outcome> {
-        let res = self
+        let mut res = self
             .client
-            .get(url)
+            .get_streaming(url)
             .await
-            .map_err(|e| Outcome::Failed(format!("fetching {url}: {e}")))?;
+            .map_err(|e| failed(&e))?;
         if !res.status.is_success() {
-            return Err(Outcome::Failed(format!(
-                "fetching {url}: status {}",
-                res.status
-            )));
+            return Err(failed(&format_args!("status {}", res.status)));
         }
         let content_type = res
             .headers
@@ -416,22 +468,33 @@ impl Importer {
             .to_ascii_lowercase();
         let is_csv = content_type.starts_with("text/csv")
             || url.split('?').next().unwrap_or_default().ends_with(".csv");
-        if is_csv {
-            let kind = kind.ok_or_else(|| Outcome::Failed("a CSV import needs `kind`".into()))?;
-            parse_csv(kind, &res.body).map_err(Outcome::Failed)
-        } else {
-            parse_json(&res.body).map_err(Outcome::Failed)
+        let format = match (is_csv, kind) {
+            (false, _) => Format::Json,
+            (true, Some(kind)) => Format::Csv(kind),
+            (true, None) => return Err(Outcome::Failed("a CSV import needs `kind`".into())),
+        };
+        let (tx, reader) = fetch::ChannelReader::new();
+        let max = self.config.max_rows;
+        let parser = tokio::task::spawn_blocking(move || {
+            parse_rows(format, reader, max, &mut sink).map(|n| (sink, n))
+        });
+        let pumped = async {
+            while let Some(chunk) = res.chunk().await? {
+                if tx.send(chunk).await.is_err() {
+                    break; // the parser is done: the rest is not needed
+                }
+            }
+            Ok::<_, podkit::ClientError>(())
+        }
+        .await;
+        drop(tx);
+        let parsed = parser
+            .await
+            .map_err(|e| Outcome::Failed(format!("parsing failed: {e}")))?;
+        match (pumped, parsed) {
+            (_, Err(e @ ParseError::TooManyRows(_))) => Err(failed(&e)),
+            (Err(e), _) => Err(failed(&e)),
+            (Ok(()), parsed) => parsed.map_err(|e| failed(&e)),
         }
     }
-}
-
-/// A row that decoded (or not), then validated: errors either way, as pointers
-/// into the row.
-fn checked<I, T>(
-    input: Result<I, String>,
-    validate: impl FnOnce(I) -> Result<T, Vec<FieldError>>,
-) -> Result<T, Vec<FieldError>> {
-    input
-        .map_err(|e| vec![FieldError::pointer("", e)])
-        .and_then(validate)
 }

@@ -1,80 +1,91 @@
-//! Rows from a fetched JSON document or a CSV body, decoded one row at a time so a
-//! bad row is reported with its number instead of failing the whole import.
+//! Rows from CSV, read record by record from any reader (a request body, or a URL's
+//! body as it arrives), stopping after `max_rows` + 1: memory is O(`max_rows`), not
+//! O(input). A bad record is reported with its number instead of failing the whole
+//! import.
 
-use serde::Deserialize;
+use std::io::Read;
 
-use super::Rows;
+use super::RowSink;
 use crate::domain::country::CountryInput;
 use crate::domain::currency::CurrencyInput;
 use crate::domain::import::ImportKind;
 
-/// Rows from a JSON document: `{"currencies": [...], "countries": [...]}`. Rows are
-/// decoded one by one so a bad row is reported, not the whole document.
-///
-/// # Errors
-/// The document itself is not that shape.
-pub fn parse_json(bytes: &[u8]) -> Result<Rows, String> {
-    #[derive(Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Doc {
-        #[serde(default)]
-        currencies: Vec<serde_json::Value>,
-        #[serde(default)]
-        countries: Vec<serde_json::Value>,
-    }
-    let doc: Doc =
-        serde_json::from_slice(bytes).map_err(|e| format!("not an import document: {e}"))?;
-    Ok(Rows {
-        currencies: doc
-            .currencies
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (i + 1, serde_json::from_value(v).map_err(|e| e.to_string())))
-            .collect(),
-        countries: doc
-            .countries
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (i + 1, serde_json::from_value(v).map_err(|e| e.to_string())))
-            .collect(),
-    })
+/// Why an input could not be turned into rows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The input is not the expected shape (CSV header, JSON document).
+    #[error("{0}")]
+    Malformed(String),
+    /// More rows than `imports.max_rows`; reading stopped at the first one over.
+    #[error("more than {0} rows; at most {0} per import (`imports.max_rows`)")]
+    TooManyRows(usize),
 }
 
 /// Rows from CSV with a header. Currencies: `code,numeric,name,minor_units`.
 /// Countries: `alpha2,alpha3,numeric,name,official_name,currencies,timezones`, the
-/// last two separated by spaces or `;`.
+/// last two separated by spaces or `;`. Each row goes to `sink` as it is read (to
+/// count only, pass `&mut ()`); returns the number of rows.
 ///
 /// # Errors
-/// The header is missing required columns.
-pub fn parse_csv(kind: ImportKind, bytes: &[u8]) -> Result<Rows, String> {
+/// The header is missing required columns, or there are more than `max_rows` rows.
+pub fn parse_csv(
+    kind: ImportKind,
+    input: impl Read,
+    max_rows: usize,
+    sink: &mut dyn RowSink,
+) -> Result<usize, ParseError> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(bytes);
+        .from_reader(input);
     let headers = reader
         .headers()
-        .map_err(|e| format!("CSV header: {e}"))?
+        .map_err(|e| ParseError::Malformed(format!("CSV header: {e}")))?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let mut rows = Rows::default();
-    match kind {
+    let decode: Box<Decode> = match kind {
         ImportKind::Currencies => {
             let columns = CurrencyColumns::find(col)?;
-            for (i, rec) in reader.records().enumerate() {
-                let row = rec.map_err(|e| e.to_string()).and_then(|r| columns.row(&r));
-                rows.currencies.push((i + 1, row));
-            }
+            Box::new(move |r, sink, n| sink.currency(n, columns.row(r)))
         }
         ImportKind::Countries => {
             let columns = CountryColumns::find(col)?;
-            for (i, rec) in reader.records().enumerate() {
-                let row = rec.map_err(|e| e.to_string()).map(|r| columns.row(&r));
-                rows.countries.push((i + 1, row));
-            }
+            Box::new(move |r, sink, n| sink.country(n, Ok(columns.row(r))))
         }
+    };
+    // One record buffer, reused: a long input never holds more than a row of text.
+    let mut record = csv::StringRecord::new();
+    let mut n = 0;
+    loop {
+        let more = match reader.read_record(&mut record) {
+            Ok(more) => more,
+            Err(e) if e.is_io_error() => return Err(ParseError::Malformed(e.to_string())),
+            Err(e) => {
+                n += 1;
+                if n > max_rows {
+                    return Err(ParseError::TooManyRows(max_rows));
+                }
+                match kind {
+                    ImportKind::Currencies => sink.currency(n, Err(e.to_string())),
+                    ImportKind::Countries => sink.country(n, Err(e.to_string())),
+                }
+                continue;
+            }
+        };
+        if !more {
+            break;
+        }
+        n += 1;
+        if n > max_rows {
+            return Err(ParseError::TooManyRows(max_rows));
+        }
+        decode(&record, sink, n);
     }
-    Ok(rows)
+    Ok(n)
 }
+
+/// Decodes record number `n` into the sink.
+type Decode = dyn Fn(&csv::StringRecord, &mut dyn RowSink, usize);
 
 /// Where each currency field is in the CSV.
 struct CurrencyColumns {
@@ -85,13 +96,13 @@ struct CurrencyColumns {
 }
 
 impl CurrencyColumns {
-    fn find(col: impl Fn(&str) -> Option<usize>) -> Result<Self, String> {
+    fn find(col: impl Fn(&str) -> Option<usize>) -> Result<Self, ParseError> {
         let (Some(code), Some(numeric), Some(name)) = (col("code"), col("numeric"), col("name"))
         else {
-            return Err(
+            return Err(ParseError::Malformed(
                 "currency CSV needs columns code, numeric, name (and optionally minor_units)"
                     .into(),
-            );
+            ));
         };
         let minor = col("minor_units");
         Ok(Self {
@@ -132,11 +143,11 @@ struct CountryColumns {
 }
 
 impl CountryColumns {
-    fn find(col: impl Fn(&str) -> Option<usize>) -> Result<Self, String> {
+    fn find(col: impl Fn(&str) -> Option<usize>) -> Result<Self, ParseError> {
         let (Some(alpha2), Some(alpha3), Some(numeric), Some(name)) =
             (col("alpha2"), col("alpha3"), col("numeric"), col("name"))
         else {
-            return Err("country CSV needs columns alpha2, alpha3, numeric, name (and optionally official_name, currencies, timezones)".into());
+            return Err(ParseError::Malformed("country CSV needs columns alpha2, alpha3, numeric, name (and optionally official_name, currencies, timezones)".into()));
         };
         Ok(Self {
             alpha2,
@@ -177,11 +188,18 @@ impl CountryColumns {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::imports::Rows;
+
+    fn parse(kind: ImportKind, input: impl Read, max: usize) -> Result<(Rows, usize), ParseError> {
+        let mut rows = Rows::default();
+        parse_csv(kind, input, max, &mut rows).map(|n| (rows, n))
+    }
 
     #[test]
     fn csv_rows_parse_with_lists_and_report_bad_rows() {
         let csv = "alpha2,alpha3,numeric,name,official_name,currencies,timezones\nXA,XAA,901,Atlantis,,EUR;USD,Europe/Lisbon Atlantic/Azores\nXB,XBB,902\n";
-        let rows = parse_csv(ImportKind::Countries, csv.as_bytes()).unwrap();
+        let (rows, n) = parse(ImportKind::Countries, csv.as_bytes(), 10).unwrap();
+        assert_eq!(n, 2);
         let first = rows.countries[0].1.as_ref().unwrap();
         assert_eq!(first.currencies, vec!["EUR", "USD"]);
         assert_eq!(first.timezones, vec!["Europe/Lisbon", "Atlantic/Azores"]);
@@ -191,19 +209,59 @@ mod tests {
             "a short row is an error for that row only"
         );
         assert!(
-            parse_csv(ImportKind::Currencies, b"x,y\n1,2\n").is_err(),
+            matches!(
+                parse(ImportKind::Currencies, &b"x,y\n1,2\n"[..], 10),
+                Err(ParseError::Malformed(_))
+            ),
             "missing columns"
         );
     }
 
+    /// A reader that fails the test if it is read past `limit` bytes.
+    struct Bounded<'a> {
+        data: &'a [u8],
+        read: usize,
+        limit: usize,
+    }
+
+    impl Read for Bounded<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            assert!(
+                self.read <= self.limit,
+                "read {} bytes, past the stop",
+                self.read
+            );
+            let n = buf.len().min(self.data.len() - self.read).min(512);
+            buf[..n].copy_from_slice(&self.data[self.read..self.read + n]);
+            self.read += n;
+            Ok(n)
+        }
+    }
+
     #[test]
-    fn json_rows_are_decoded_one_by_one() {
-        let rows = parse_json(
-            br#"{"currencies": [{"code": "XQA", "numeric": "001", "name": "Q"}, {"code": 5}]}"#,
-        )
-        .unwrap();
-        assert!(rows.currencies[0].1.is_ok());
-        assert!(rows.currencies[1].1.is_err());
-        assert!(parse_json(b"[1,2]").is_err());
+    fn csv_reading_stops_at_the_first_row_over_max_rows() {
+        let mut csv = String::from("code,numeric,name\n");
+        for i in 0..100_000 {
+            csv.push_str(&format!("X{i:02},{i:03},Name {i}\n"));
+        }
+        let input = Bounded {
+            data: csv.as_bytes(),
+            read: 0,
+            // 11 rows of under 30 bytes, plus the reader's own buffer (8 KiB).
+            limit: 16 * 1024,
+        };
+        assert_eq!(
+            parse(ImportKind::Currencies, input, 10).unwrap_err(),
+            ParseError::TooManyRows(10)
+        );
+        let n = parse_csv(ImportKind::Currencies, &csv.as_bytes()[..200], 100, &mut ()).unwrap();
+        assert!(n > 10, "counted: {n}");
+        let exactly = csv.lines().take(11).collect::<Vec<_>>().join("\n");
+        let (rows, n) = parse(ImportKind::Currencies, exactly.as_bytes(), 10).unwrap();
+        assert_eq!(
+            (n, rows.currencies.len()),
+            (10, 10),
+            "max_rows itself is fine"
+        );
     }
 }

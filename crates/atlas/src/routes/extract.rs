@@ -95,7 +95,7 @@ pub fn decode_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// serde's `currencies[1].code` as the RFC 6901 pointer `/currencies/1/code`
 /// (`~` and `/` in keys escaped; `""` is the whole document).
-fn json_pointer(path: &serde_path_to_error::Path) -> String {
+pub fn json_pointer(path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut pointer = String::new();
     for segment in path.iter() {

@@ -92,7 +92,7 @@ const CACHE_FOREVER: HeaderValue =
         (status = 400, description = "A parameter is not of its type (`format=gif`, `width=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such country, or no flag for it", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Not a country code, or a width out of range or without format=png", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable, or every PNG render slot busy for `api.flag_render_wait`; see Retry-After", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn flag(
     State(s): State<AppState>,
@@ -138,7 +138,10 @@ pub async fn flag(
         .flags
         .png(&country.alpha2, width)
         .await
-        .map_err(|e| ApiError::Unexpected(e.into()))?;
+        .map_err(|e| match e {
+            flags::RenderError::Busy { .. } => ApiError::Overloaded(e.to_string()),
+            e => ApiError::Unexpected(e.into()),
+        })?;
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static("image/png"))],
         cache,

@@ -1,19 +1,24 @@
 //! `/api/v1/imports`: bulk JSON or CSV of countries and currencies, run in the
 //! background on the worker pool.
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::extract::{body_bytes, media_type, ApiJson, ApiQuery};
+use serde::de::DeserializeSeed;
+
+use super::extract::{body_bytes, json_pointer, media_type, ApiQuery};
 use super::{AppState, ProblemDoc};
+use crate::domain::country::CountryInput;
+use crate::domain::currency::CurrencyInput;
 use crate::domain::import::{ImportJob, ImportKind, ImportRequest};
 use crate::domain::FieldError;
 use crate::error::ApiError;
-use crate::imports::{self, Rows, Source};
+use crate::imports::json::{Budget, Doc, DocSeed};
+use crate::imports::{self, Format, ParseError, Source};
 
 /// `?kind=` for CSV bodies.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,7 +35,8 @@ fn importer(s: &AppState) -> Result<&imports::Importer, ApiError> {
         .ok_or_else(|| ApiError::NotFound("imports are switched off".into()))
 }
 
-/// Rows from a CSV body: `kind` must say which.
+/// Rows from a CSV body: `kind` must say which. The rows are counted record by
+/// record, stopping past `imports.max_rows`, and not kept: the queue holds the body.
 async fn from_csv(
     kind: Option<ImportKind>,
     req: Request,
@@ -43,34 +49,85 @@ async fn from_csv(
         )])
     })?;
     let body = body_bytes(req, s).await?;
-    let rows = imports::parse_csv(kind, &body)
-        .map_err(|e| ApiError::Malformed(vec![FieldError::pointer("", e)]))?;
-    Ok((Source::Inline(rows), "csv".to_string()))
+    let max = s.config.service.imports.max_rows;
+    let n = imports::parse_csv(kind, &body[..], max, &mut ()).map_err(|e| match e {
+        ParseError::TooManyRows(_) => {
+            ApiError::Invalid(vec![FieldError::pointer("", e.to_string())])
+        }
+        ParseError::Malformed(_) => {
+            ApiError::Malformed(vec![FieldError::pointer("", e.to_string())])
+        }
+    })?;
+    let counts = match kind {
+        ImportKind::Currencies => (n, 0),
+        ImportKind::Countries => (0, n),
+    };
+    let format = Format::Csv(kind);
+    Ok((
+        Source::Body {
+            format,
+            bytes: body,
+            counts,
+        },
+        "csv".to_string(),
+    ))
+}
+
+/// An import document in a request body, checked with the rows' own types (a wrong
+/// type is 400 pointing at it) and counted, stopping past `imports.max_rows` (422
+/// pointing at the array). Nothing is kept but the counts.
+fn check_json(bytes: &[u8], max_rows: usize) -> Result<Doc, ApiError> {
+    let mut count_only = ();
+    let budget = Budget::new(max_rows, &mut count_only);
+    let mut track = serde_path_to_error::Track::new();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let doc = DocSeed::<CurrencyInput, CountryInput>::new(&budget, true)
+        .deserialize(serde_path_to_error::Deserializer::new(&mut de, &mut track))
+        .and_then(|doc| de.end().map(|()| doc));
+    doc.map_err(|e| match budget.exceeded() {
+        Some(field) => ApiError::Invalid(vec![FieldError::pointer(
+            format!("/{field}"),
+            e.to_string(),
+        )]),
+        None => ApiError::Malformed(vec![FieldError::pointer(
+            json_pointer(&track.path()),
+            e.to_string(),
+        )]),
+    })
 }
 
 /// Rows or a URL from a JSON body.
 async fn from_json(req: Request, s: &AppState) -> Result<(Source, String), ApiError> {
-    let ApiJson(r) = ApiJson::<ImportRequest>::from_request(req, s).await?;
-    match r.url {
-        Some(_) if r.currencies.is_some() || r.countries.is_some() => {
-            Err(ApiError::Invalid(vec![FieldError::pointer(
-                "/url",
-                "give either url or rows, not both",
-            )]))
-        }
+    if !media_type(&req).starts_with("application/json") {
+        return Err(ApiError::Malformed(vec![FieldError::header(
+            "content-type",
+            "expected application/json",
+        )]));
+    }
+    let bytes = body_bytes(req, s).await?;
+    let doc = check_json(&bytes, s.config.service.imports.max_rows)?;
+    match doc.url {
+        Some(_) if doc.has_rows => Err(ApiError::Invalid(vec![FieldError::pointer(
+            "/url",
+            "give either url or rows, not both",
+        )])),
         Some(url) => Ok((
             Source::Url {
                 url: url.clone(),
-                kind: r.kind,
+                kind: doc.kind,
             },
             url,
         )),
         None => {
-            let rows = Rows::inline(
-                r.currencies.unwrap_or_default(),
-                r.countries.unwrap_or_default(),
-            );
-            Ok((Source::Inline(rows), "body".to_string()))
+            let (format, counts) = (Format::Json, doc.counts);
+            Ok((
+                Source::Body {
+                    format,
+                    bytes,
+                    counts,
+                },
+                "body".to_string(),
+            ))
         }
     }
 }
@@ -87,7 +144,7 @@ async fn from_json(req: Request, s: &AppState) -> Result<(Source, String), ApiEr
         (status = 403, description = "URL host not allowed", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "Imports switched off", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 413, description = "Body too large", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Nothing or too much to import, a bad URL, or CSV without `kind`", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Nothing to import, more rows than `imports.max_rows`, a bad URL, or CSV without `kind`", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 429, description = "Queue full; see Retry-After", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Shutting down or database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]

@@ -13,6 +13,7 @@ mod serving;
 mod db;
 mod countries;
 mod currencies;
+mod flags;
 mod imports;
 mod migrations;
 mod places;

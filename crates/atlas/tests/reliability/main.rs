@@ -14,6 +14,7 @@ mod helpers;
 mod db;
 mod contention;
 mod if_match;
+mod memory;
 mod outage;
 mod soak;
 

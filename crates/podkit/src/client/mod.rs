@@ -12,6 +12,8 @@
 //!   service called is not multiplied by `max_retries + 1`.
 //! - Bodies above `max_body_bytes` are an error. A declared length is refused before
 //!   reading; a stream is abandoned once it passes the limit.
+//!   [`HttpClient::get_streaming`] hands the body over chunk by chunk under the same
+//!   limit and deadline, for callers that parse as they read.
 //! - Each attempt gets a `client` span with the OpenTelemetry HTTP attributes and
 //!   sends the trace context on (`traceparent`, via [`crate::telemetry::otel::inject`]).
 //! - Each attempt is counted in `http_client_requests_total` and
@@ -52,7 +54,7 @@ mod target;
 
 pub use config::{ClientConfig, RetryBudgetConfig};
 pub use error::{BuildError, ClientError, TransportError};
-pub use response::Response;
+pub use response::{Response, StreamingResponse};
 
 use std::fmt;
 use std::sync::Arc;
@@ -141,6 +143,99 @@ impl HttpClient {
     pub async fn get(&self, url: &str) -> Result<Response, ClientError> {
         self.send(Method::GET, url, HeaderMap::new(), Bytes::new())
             .await
+    }
+
+    /// `GET url`, the body left for the caller to read with
+    /// [`StreamingResponse::chunk`]: memory is one chunk, not the body. Retries,
+    /// backoff and the budget apply as for [`HttpClient::send`] until a usable
+    /// status arrives (a half-read body is never replayed); `request_timeout` runs
+    /// from sending to the last chunk, `max_body_bytes` still applies.
+    ///
+    /// # Errors
+    /// [`ClientError::InvalidRequest`], [`ClientError::Connect`],
+    /// [`ClientError::Timeout`], [`ClientError::Transport`], or
+    /// [`ClientError::TooLarge`] for a declared length over the limit.
+    pub async fn get_streaming(&self, url: &str) -> Result<StreamingResponse, ClientError> {
+        let target = Target::parse(&Method::GET, url)?;
+        let config = &self.inner.config;
+        self.inner.budget.deposit();
+        let mut resend = 0;
+        loop {
+            let result = self.open(&target).await;
+            if resend >= config.max_retries {
+                return result;
+            }
+            let outcome = result.as_ref().map(|r| (r.status, &r.headers));
+            let Some(delay) = retry::retry_delay_for(outcome, config, resend, SystemTime::now())
+            else {
+                return result;
+            };
+            if !self.inner.budget.try_withdraw() {
+                return result;
+            }
+            if let Some(m) = &self.inner.metrics {
+                m.retries
+                    .with_label_values(&[target.method, &target.host])
+                    .inc();
+            }
+            drop(result);
+            tokio::time::sleep(delay).await;
+            resend += 1;
+        }
+    }
+
+    /// One streaming attempt: send, wait for the headers, count it.
+    async fn open(&self, target: &Target) -> Result<StreamingResponse, ClientError> {
+        let config = &self.inner.config;
+        let span = tracing::error_span!(
+            "http_client_request",
+            otel.name = "GET",
+            otel.kind = "client",
+            http.request.method = "GET",
+            server.address = %target.host,
+            server.port = target.port,
+            url.full = %target.redacted,
+            peer.service = %self.inner.name,
+        );
+        let mut headers = HeaderMap::new();
+        span.in_scope(|| crate::telemetry::otel::inject(&mut headers));
+        let started = Instant::now();
+        let deadline = started + config.request_timeout;
+        let send = self
+            .inner
+            .http
+            .get(target.url.clone())
+            .headers(headers)
+            .send();
+        let result = match tokio::time::timeout_at(deadline, send)
+            .instrument(span)
+            .await
+        {
+            Err(_) => Err(ClientError::Timeout {
+                host: target.host.clone(),
+                after: config.request_timeout,
+            }),
+            Ok(Err(e)) => Err(transport_error(e, &target.host)),
+            Ok(Ok(res)) => StreamingResponse::new(
+                res,
+                config.max_body_bytes,
+                &target.host,
+                deadline,
+                config.request_timeout,
+            ),
+        };
+        if let Some(m) = &self.inner.metrics {
+            let status = match &result {
+                Ok(r) => r.status.as_str().to_owned(),
+                Err(_) => "error".to_owned(),
+            };
+            let labels = [target.method, target.host.as_str(), status.as_str()];
+            m.requests.with_label_values(&labels).inc();
+            m.duration
+                .with_label_values(&labels)
+                .observe(started.elapsed().as_secs_f64());
+        }
+        result
     }
 
     /// Send a request, retrying idempotent methods as the module docs describe. Any

@@ -72,3 +72,72 @@ pub(super) async fn read_body(
         body: body.into(),
     })
 }
+
+/// A response whose body is read chunk by chunk by the caller, still within
+/// `max_body_bytes` and `request_timeout`: memory is one chunk, not the body.
+#[derive(Debug)]
+pub struct StreamingResponse {
+    /// The status code.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    inner: reqwest::Response,
+    limit: usize,
+    read: usize,
+    host: String,
+    deadline: tokio::time::Instant,
+    timeout: std::time::Duration,
+}
+
+impl StreamingResponse {
+    pub(super) fn new(
+        mut inner: reqwest::Response,
+        limit: usize,
+        host: &str,
+        deadline: tokio::time::Instant,
+        timeout: std::time::Duration,
+    ) -> Result<Self, ClientError> {
+        if inner.content_length().is_some_and(|n| n > limit as u64) {
+            return Err(ClientError::TooLarge {
+                host: host.to_owned(),
+                limit,
+            });
+        }
+        Ok(Self {
+            status: inner.status(),
+            headers: std::mem::take(inner.headers_mut()),
+            inner,
+            limit,
+            read: 0,
+            host: host.to_owned(),
+            deadline,
+            timeout,
+        })
+    }
+
+    /// The next chunk of the body; `None` at its end.
+    ///
+    /// # Errors
+    /// [`ClientError::TooLarge`] once the body passes `max_body_bytes`,
+    /// [`ClientError::Timeout`] past `request_timeout` (counted from sending), or a
+    /// transport failure.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, ClientError> {
+        let next = tokio::time::timeout_at(self.deadline, self.inner.chunk())
+            .await
+            .map_err(|_| ClientError::Timeout {
+                host: self.host.clone(),
+                after: self.timeout,
+            })?
+            .map_err(|e| transport_error(e, &self.host))?;
+        if let Some(c) = &next {
+            self.read += c.len();
+            if self.read > self.limit {
+                return Err(ClientError::TooLarge {
+                    host: self.host.clone(),
+                    limit: self.limit,
+                });
+            }
+        }
+        Ok(next)
+    }
+}

@@ -33,9 +33,20 @@ pub(super) fn retry_delay(
     resend: u32,
     now: SystemTime,
 ) -> Option<Duration> {
+    let outcome = result.as_ref().map(|res| (res.status, &res.headers));
+    retry_delay_for(outcome, config, resend, now)
+}
+
+/// [`retry_delay`] from a status and headers (a body not read yet) or an error.
+pub(super) fn retry_delay_for(
+    outcome: Result<(StatusCode, &HeaderMap), &ClientError>,
+    config: &ClientConfig,
+    resend: u32,
+    now: SystemTime,
+) -> Option<Duration> {
     let backoff = || full_jitter(backoff_cap(config, resend), fastrand::f64());
-    match result {
-        Ok(res) if retryable_status(res.status) => match retry_after(&res.headers, now) {
+    match outcome {
+        Ok((status, headers)) if retryable_status(status) => match retry_after(headers, now) {
             Some(wait) if wait <= config.backoff_max => Some(wait),
             // The server wants a longer pause than this client may take: retrying
             // sooner would only be refused again, so its answer goes back.
