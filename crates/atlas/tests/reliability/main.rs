@@ -12,3 +12,4 @@ mod helpers;
 #[macro_use]
 #[path = "../api/db.rs"]
 mod db;
+mod slowloris;
