@@ -159,3 +159,33 @@ async fn in_process_shutdown_runs_the_phases_and_closes_the_ports() {
         "the listener is closed after shutdown"
     );
 }
+
+// Regression (#11): a chunked body over the limit got the extractor's 400.
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_a_413_problem() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = TestApp::spawn(&[("ATLAS_SERVER__BODY_LIMIT", "1KiB")]).await;
+    let addr = app.api.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let chunk = format!("400\r\n{}\r\n", "x".repeat(0x400));
+    let req = format!(
+        "POST /api/v1/currencies HTTP/1.1\r\nHost: atlas\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{chunk}{chunk}0\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("answered in time")
+    .unwrap();
+    let answer = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(answer.starts_with("http/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("content-type: application/problem+json"),
+        "{answer}"
+    );
+}

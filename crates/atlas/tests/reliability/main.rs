@@ -16,6 +16,7 @@ mod contention;
 mod if_match;
 mod memory;
 mod outage;
+mod slowloris;
 mod soak;
 
 /// Scenarios measure latency: one at a time, so they do not load each other.

@@ -43,13 +43,7 @@ impl Target {
 }
 
 fn method_label(method: &Method) -> &'static str {
-    const KNOWN: [&str; 9] = [
-        "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-    ];
-    KNOWN
-        .into_iter()
-        .find(|m| *m == method.as_str())
-        .unwrap_or("_OTHER")
+    crate::telemetry::metrics::method_label(method.as_str())
 }
 
 /// Query keys whose values are replaced in `url.full` (case-insensitive substrings).

@@ -364,6 +364,9 @@ mod tests {
         assert_eq!(c.shutdown.drain_delay, Duration::from_secs(5));
         assert_eq!(c.shutdown.timeout, Duration::from_secs(25));
         assert_eq!(c.server.body_limit, 1 << 20);
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.max_connections, 1024);
+        assert_eq!(c.admin.max_connections, 64);
         assert_eq!(c.service.database.max_connections, 10);
     }
 

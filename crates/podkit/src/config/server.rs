@@ -23,6 +23,25 @@ pub struct ServerConfig {
     /// Largest accepted request body. `body_limit: 1MiB` (bytes, or with KiB/MiB).
     #[serde(with = "byte_size")]
     pub body_limit: usize,
+    /// A client must send a request's line and headers within this, else its
+    /// connection is closed without an answer (slow-header attacks). The clock
+    /// also runs while a keep-alive connection waits for its next request, so it
+    /// is the idle timeout of keep-alive connections too.
+    /// `header_read_timeout: 10s`
+    #[serde(with = "duration")]
+    pub header_read_timeout: Duration,
+    /// Keep connections open between requests (HTTP/1.1 keep-alive); `false`
+    /// closes each after one response. `keep_alive: true`
+    pub keep_alive: bool,
+    /// Open API connections at most. Beyond it the pod stops accepting: new
+    /// connections wait in the kernel's listen backlog until one closes (the
+    /// client sees a slow connect, not an error). The admin port has its own
+    /// budget, so probes answer whatever the API holds. `max_connections: 1024`
+    pub max_connections: usize,
+    /// Largest request line plus headers; larger get 431 (written by hyper, see
+    /// the README), and at least 8KiB is used. `max_header_bytes: 64KiB`
+    #[serde(with = "byte_size")]
+    pub max_header_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -32,7 +51,21 @@ impl Default for ServerConfig {
             port: 8080,
             request_timeout: Duration::from_secs(30),
             body_limit: 1024 * 1024,
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive: true,
+            max_connections: 1024,
+            max_header_bytes: 64 * 1024,
         }
+    }
+}
+
+impl ServerConfig {
+    /// The smallest header buffer hyper accepts (it panics below it).
+    pub const MIN_HEADER_BYTES: usize = 8 * 1024;
+
+    /// `max_header_bytes`, raised to [`Self::MIN_HEADER_BYTES`].
+    pub fn header_bytes(&self) -> usize {
+        self.max_header_bytes.max(Self::MIN_HEADER_BYTES)
     }
 }
 
@@ -45,6 +78,10 @@ pub struct AdminConfig {
     /// Bearer token for the mutating admin endpoints (env `ADMIN_TOKEN`).
     /// Unset → those endpoints answer 403.
     pub token: Option<Secret>,
+    /// Open admin connections at most, apart from the API's
+    /// (`server.max_connections`): probes and scrapes need only a few.
+    /// `max_connections: 64`
+    pub max_connections: usize,
 }
 
 impl Default for AdminConfig {
@@ -52,6 +89,7 @@ impl Default for AdminConfig {
         Self {
             port: 8081,
             token: None,
+            max_connections: 64,
         }
     }
 }

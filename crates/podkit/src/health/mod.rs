@@ -275,6 +275,16 @@ mod tests {
         assert_eq!(db.error.as_deref(), Some("connection refused"));
     }
 
+    #[tokio::test]
+    async fn without_checks_it_is_starting_until_start_up_ends() {
+        let h = health(Duration::from_secs(60));
+        assert_eq!(h.readiness().await.status, "starting");
+        // The cached "all checks pass" must not outlive start-up's verdict either.
+        assert_eq!(h.readiness().await.status, "starting");
+        h.mark_started();
+        assert!(h.readiness().await.is_ready());
+    }
+
     #[tokio::test(start_paused = true)]
     async fn slow_checks_fail_by_timeout() {
         let h = health(Duration::ZERO);

@@ -9,9 +9,16 @@
 //!    `request_id` ([`problem`]);
 //! 4. timeout — a request running past `server.request_timeout` gets a 503 problem
 //!    (tower's timeout, its error mapped once);
-//! 5. body limit — larger bodies get 413 (tower-http);
+//! 5. limits — a longer target gets 414, a larger body 413, also when a chunked
+//!    body crosses the limit mid-stream ([`limit`]);
 //! 6. panic catcher — a panicking handler gives an opaque 500 (tower-http);
 //! 7. the service's handler, or the 404 fallback.
+//!
+//! What hyper answers before a request reaches these layers has no problem body:
+//! a request head larger than `server.max_header_bytes` gets a bare 431 and a
+//! malformed one a bare 400 (status line only, then the connection closes); a
+//! head not complete within `server.header_read_timeout` gets no answer, the
+//! connection is closed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,9 +33,9 @@ use tower::timeout::TimeoutLayer;
 use tower::util::MapRequestLayer;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
+pub mod limit;
 pub mod observe;
 pub mod problem;
 pub mod request_id;
@@ -54,7 +61,10 @@ pub fn wrap(router: Router, cfg: HttpLayerConfig) -> Router {
     router
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(RequestBodyLimitLayer::new(cfg.body_limit))
+        .layer(middleware::from_fn_with_state(
+            cfg.body_limit,
+            limit::limit_layer,
+        ))
         .layer(DefaultBodyLimit::max(cfg.body_limit))
         .layer(
             ServiceBuilder::new()

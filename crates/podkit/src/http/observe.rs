@@ -13,7 +13,7 @@ use tracing::{field, Instrument, Span};
 
 use super::problem::Cause;
 use super::request_id::request_id_of;
-use crate::telemetry::metrics::HttpServerMetrics;
+use crate::telemetry::metrics::{method_label, HttpServerMetrics};
 use crate::telemetry::otel::TraceHooks;
 
 /// The route label for requests no route matched: one value, so scans of random URLs
@@ -67,7 +67,7 @@ pub(crate) async fn observe_layer(
 fn request_span(cfg: &Observe, seen: &Seen, req: &Request) -> Span {
     let span = tracing::error_span!(
         "http_request",
-        otel.name = %format_args!("{} {}", seen.method, seen.route),
+        otel.name = %format_args!("{} {}", method_label(seen.method.as_str()), seen.route),
         otel.kind = "server",
         otel.status_code = field::Empty,
         request_id = %request_id_of(req.extensions()),

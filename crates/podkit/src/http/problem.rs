@@ -148,6 +148,13 @@ impl Problem {
             StatusCode::PAYLOAD_TOO_LARGE => {
                 p.detail("the request body is larger than this endpoint accepts")
             }
+            StatusCode::REQUEST_TIMEOUT => {
+                p.detail("the request was not received in time; send it again")
+            }
+            StatusCode::URI_TOO_LONG => p.detail("the request target is longer than accepted"),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                p.detail("the request's headers are larger than accepted")
+            }
             StatusCode::UNSUPPORTED_MEDIA_TYPE => {
                 p.detail("the request's Content-Type is not one this endpoint accepts")
             }

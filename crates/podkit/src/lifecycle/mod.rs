@@ -14,6 +14,11 @@
 //! 4. shutdown hooks run in reverse registration order (close pools, flush telemetry);
 //! 5. the process exits 0.
 //!
+//! While draining (steps 1–3), API responses carry `Connection: close`, so
+//! keep-alive clients reconnect to another replica. How connections are accepted
+//! and bounded (`server.header_read_timeout`, `server.max_connections`) is in
+//! [`serve_until`].
+//!
 //! A second signal at any point exits at once with code 130. Every phase is logged
 //! with a `phase` field.
 
@@ -21,9 +26,11 @@ mod app;
 mod context;
 mod phases;
 mod pod;
+mod serve;
 mod signals;
 
 pub use app::{exit_config_error, App};
 pub use context::Context;
-pub use pod::{serve_until, Pod, PodError};
+pub use pod::{Pod, PodError};
+pub use serve::{serve_until, ServeOptions};
 pub use signals::EXIT_SECOND_SIGNAL;

@@ -15,6 +15,7 @@ use tracing::{error, info, warn};
 
 use super::context::Context;
 use super::phases;
+use super::serve::{serve_until, ServeOptions};
 use crate::admin::{self, AdminState};
 use crate::build::BuildInfo;
 use crate::config::Config;
@@ -251,7 +252,8 @@ where
             },
         );
         info!(phase = "listening", api = %self.api_addr, admin = %self.admin_addr, "listening");
-        tokio::spawn(serve_until(listener, router, stop.clone()))
+        let opts = ServeOptions::admin(&kit.server, kit.admin.max_connections);
+        tokio::spawn(serve_until(listener, router, opts, stop.clone()))
     }
 
     /// Serve the API until `shutdown`, then run the drain phases up to the hooks.
@@ -280,7 +282,8 @@ where
         );
         let accept_stop = CancellationToken::new();
         let _accept_guard = accept_stop.clone().drop_guard();
-        let mut server = tokio::spawn(serve_until(listener, router, accept_stop.clone()));
+        let opts = ServeOptions::api(&kit.server, self.health.clone());
+        let mut server = tokio::spawn(serve_until(listener, router, opts, accept_stop.clone()));
         self.health.mark_started();
         info!(
             phase = "started",
@@ -315,15 +318,4 @@ fn local(listener: &TcpListener) -> SocketAddr {
     listener
         .local_addr()
         .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
-}
-
-/// Serve `router` on `listener` until `stop` fires, then finish open requests.
-pub async fn serve_until(
-    listener: TcpListener,
-    router: Router,
-    stop: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
 }

@@ -248,6 +248,24 @@ impl Collector for FnCollector {
     }
 }
 
+/// The methods HTTP defines (OpenTelemetry's semantic conventions: RFC 9110 plus
+/// PATCH); any other is recorded as [`OTHER_METHOD`].
+pub const KNOWN_METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
+];
+
+/// The `method` label of a method outside [`KNOWN_METHODS`].
+pub const OTHER_METHOD: &str = "_OTHER";
+
+/// A request method as a metric label: one of [`KNOWN_METHODS`] or
+/// [`OTHER_METHOD`], so a client inventing methods cannot add series.
+pub fn method_label(method: &str) -> &'static str {
+    KNOWN_METHODS
+        .into_iter()
+        .find(|m| *m == method)
+        .unwrap_or(OTHER_METHOD)
+}
+
 /// RED metrics of the HTTP server.
 #[derive(Clone)]
 pub struct HttpServerMetrics {
@@ -281,9 +299,9 @@ impl HttpServerMetrics {
         })
     }
 
-    /// Count one finished request.
+    /// Count one finished request; `method` is recorded through [`method_label`].
     pub fn observe(&self, method: &str, route: &str, status: StatusCode, elapsed: Duration) {
-        let labels = [method, route, status.as_str()];
+        let labels = [method_label(method), route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.duration
             .with_label_values(&labels)
@@ -330,6 +348,27 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("process_resident_memory_bytes"), "{text}");
+    }
+
+    #[test]
+    fn unknown_methods_share_one_label_so_clients_cannot_add_series() {
+        let m = Metrics::build(&MetricsConfig::default(), &build()).unwrap();
+        let http = HttpServerMetrics::register(&m).unwrap();
+        for method in KNOWN_METHODS {
+            assert_eq!(method_label(method), method, "{method} is kept");
+        }
+        for i in 0..300 {
+            let method = format!("X{i:04}");
+            http.observe(&method, "/", StatusCode::OK, Duration::ZERO);
+        }
+        let text = m.render();
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("http_server_requests_total{"))
+            .collect();
+        assert_eq!(series.len(), 1, "{series:?}");
+        assert!(series[0].contains(r#"method="_OTHER""#), "{series:?}");
+        assert!(series[0].ends_with(" 300"), "{series:?}");
     }
 
     #[test]
