@@ -233,7 +233,12 @@ pub async fn import_rows(
                 return Err(WriteError::Rows(conflicts));
             }
             let mut done = 0;
-            for c in &currencies {
+            // Rows are written in key order, so two imports that share keys wait
+            // for each other instead of deadlocking (errors above keep the input's
+            // indices).
+            let mut in_order: Vec<&Currency> = currencies.iter().collect();
+            in_order.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+            for c in in_order {
                 currencies::upsert(tx, c).await?;
                 done += 1;
                 progress(done);
@@ -242,7 +247,9 @@ pub async fn import_rows(
             if !errors.is_empty() {
                 return Err(WriteError::Rows(errors));
             }
-            for c in &countries {
+            let mut in_order: Vec<&Country> = countries.iter().collect();
+            in_order.sort_unstable_by(|a, b| a.alpha2.cmp(&b.alpha2));
+            for c in in_order {
                 countries::upsert(tx, c).await?;
                 done += 1;
                 progress(done);
