@@ -36,6 +36,7 @@ pub mod health;
 pub mod http;
 pub mod lifecycle;
 pub mod telemetry;
+pub mod tls;
 pub mod workers;
 
 pub use build::BuildInfo;

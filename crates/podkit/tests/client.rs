@@ -249,7 +249,11 @@ async fn a_stalled_server_times_out_and_every_attempt_counts_as_error() {
         .unwrap_err();
 
     assert!(matches!(err, ClientError::Timeout { .. }), "{err:?}");
-    assert_eq!(err.to_string(), "127.0.0.1 did not answer within 1s");
+    assert_eq!(
+        err.to_string(),
+        format!("{} did not answer within 1s", server.addr),
+        "the message names host and port"
+    );
     assert_eq!(server.hits(), 3);
     assert_eq!(requests(&m, "GET", "error"), 3.0);
     assert_eq!(retries(&m, "GET"), 2.0);
@@ -369,6 +373,11 @@ async fn a_refused_connection_is_retried_then_reported_as_connect() {
         .unwrap_err();
 
     assert!(matches!(err, ClientError::Connect { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!("cannot connect to 127.0.0.1:{port}: connection refused"),
+        "host, port and cause in one line"
+    );
     assert_eq!(retries(&m, "GET"), 3.0);
     assert_eq!(requests(&m, "GET", "error"), 4.0);
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::BuildError;
 use crate::config::{byte_size, duration};
+use crate::tls::TlsFiles;
 
 /// A client's section in the service's config, e.g. `rates_client:`.
 ///
@@ -18,6 +19,7 @@ use crate::config::{byte_size, duration};
 ///   backoff_max: 2s
 ///   retry_budget: {ratio: 0.2, min_per_second: 1, window: 10s}
 ///   max_body_bytes: 10MiB
+///   tls: {ca_file: /etc/ssl/private-ca/ca.pem}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -44,6 +46,9 @@ pub struct ClientConfig {
     /// `max_body_bytes: 10MiB` (bytes, or with KiB/MiB)
     #[serde(with = "byte_size")]
     pub max_body_bytes: usize,
+    /// `https` trust and identity: the OS roots plus `ca_file`; `cert_file` and
+    /// `key_file` for mTLS. `tls: {ca_file: /etc/ssl/private-ca/ca.pem}`
+    pub tls: TlsFiles,
 }
 
 impl Default for ClientConfig {
@@ -56,6 +61,7 @@ impl Default for ClientConfig {
             backoff_max: Duration::from_secs(2),
             retry_budget: RetryBudgetConfig::default(),
             max_body_bytes: 10 * 1024 * 1024,
+            tls: TlsFiles::default(),
         }
     }
 }

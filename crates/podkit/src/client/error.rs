@@ -14,11 +14,24 @@ pub enum ClientError {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     /// No connection could be opened (refused, unresolvable, `connect_timeout`).
-    #[error("cannot connect to {host}")]
+    #[error("cannot connect to {host}: {}", connect_cause(source))]
     Connect {
-        /// The host called.
+        /// The server called, `host:port`.
         host: String,
         /// What the network stack said.
+        #[source]
+        source: TransportError,
+    },
+    /// The TLS handshake failed: the server's certificate was not trusted (unknown
+    /// CA, wrong host name, expired) or it refused this client's. Not retried: it
+    /// fails the same way until someone changes a certificate or the config.
+    #[error("cannot connect to {host}: {reason}")]
+    Tls {
+        /// The server called, `host:port`.
+        host: String,
+        /// What was wrong, in words (`TLS: the server's certificate has expired …`).
+        reason: String,
+        /// What the HTTP stack said.
         #[source]
         source: TransportError,
     },
@@ -65,6 +78,7 @@ impl ClientError {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
             Self::Connect { .. } => "connect",
+            Self::Tls { .. } => "tls",
             Self::Timeout { .. } => "timeout",
             Self::TooLarge { .. } => "too_large",
             Self::Transport { .. } => "transport",
@@ -110,6 +124,9 @@ pub enum BuildError {
     /// The metric families could not be registered (a client of the same name exists).
     #[error(transparent)]
     Metrics(#[from] MetricsError),
+    /// The `tls` files cannot be used.
+    #[error("invalid HTTP client config: key `tls`: {0}")]
+    Tls(#[source] crate::tls::TlsError),
     /// The HTTP stack could not be set up.
     #[error("cannot set up the HTTP client")]
     Http(#[source] TransportError),
@@ -119,10 +136,38 @@ pub enum BuildError {
 pub(super) fn transport_error(e: reqwest::Error, host: &str) -> ClientError {
     let host = host.to_owned();
     let source = TransportError::new(e);
+    if let Some(reason) = crate::tls::describe(&source.0) {
+        return ClientError::Tls {
+            host,
+            reason,
+            source,
+        };
+    }
     // The only timeout reqwest runs here is `connect_timeout`: a connect error too.
     if source.0.is_connect() {
         ClientError::Connect { host, source }
     } else {
         ClientError::Transport { host, source }
     }
+}
+
+/// Why a connection could not be opened, in words: the innermost error's message
+/// (`Connection refused (os error 111)`, `failed to lookup address information: …`).
+fn connect_cause(source: &TransportError) -> String {
+    let mut innermost: &(dyn std::error::Error + 'static) = &source.0;
+    while let Some(next) = innermost.source() {
+        innermost = next;
+    }
+    if let Some(io) = innermost.downcast_ref::<std::io::Error>() {
+        match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
+            std::io::ErrorKind::TimedOut => return "connect timed out".into(),
+            _ => {}
+        }
+    }
+    let text = innermost.to_string();
+    if text.contains("lookup address") || text.contains("dns error") {
+        return format!("DNS lookup failed ({text})");
+    }
+    text
 }

@@ -111,7 +111,9 @@ impl HttpClient {
         metrics: Option<&Metrics>,
     ) -> Result<Self, BuildError> {
         config.validate()?;
+        let tls = crate::tls::client_config(&config.tls).map_err(BuildError::Tls)?;
         let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
             .connect_timeout(config.connect_timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -212,14 +214,14 @@ impl HttpClient {
             .await
         {
             Err(_) => Err(ClientError::Timeout {
-                host: target.host.clone(),
+                host: target.authority(),
                 after: config.request_timeout,
             }),
-            Ok(Err(e)) => Err(transport_error(e, &target.host)),
+            Ok(Err(e)) => Err(transport_error(e, &target.authority())),
             Ok(Ok(res)) => StreamingResponse::new(
                 res,
                 config.max_body_bytes,
-                &target.host,
+                &target.authority(),
                 deadline,
                 config.request_timeout,
             ),
@@ -340,16 +342,16 @@ impl HttpClient {
             let res = request
                 .send()
                 .await
-                .map_err(|e| transport_error(e, &target.host))?;
+                .map_err(|e| transport_error(e, &target.authority()))?;
             tracing::Span::current().record("http.response.status_code", res.status().as_u16());
-            read_body(res, config.max_body_bytes, &target.host).await
+            read_body(res, config.max_body_bytes, &target.authority()).await
         };
         let result = tokio::time::timeout(config.request_timeout, exchange)
             .instrument(span.clone())
             .await
             .unwrap_or_else(|_elapsed| {
                 Err(ClientError::Timeout {
-                    host: target.host.clone(),
+                    host: target.authority(),
                     after: config.request_timeout,
                 })
             });

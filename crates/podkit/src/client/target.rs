@@ -42,6 +42,16 @@ impl Target {
     }
 }
 
+impl Target {
+    /// `host:port`, for messages: which server, on which port.
+    pub(super) fn authority(&self) -> String {
+        match self.url.host() {
+            Some(url::Host::Ipv6(ip)) => format!("[{ip}]:{}", self.port),
+            _ => format!("{}:{}", self.host, self.port),
+        }
+    }
+}
+
 fn method_label(method: &Method) -> &'static str {
     crate::telemetry::metrics::method_label(method.as_str())
 }

@@ -49,6 +49,19 @@ pub const KIT_ALIASES: &[(&str, &str)] = &[
     ("OTEL_RESOURCE_ATTRIBUTES", "otel.resource_attributes"),
     ("OTEL_TRACES_SAMPLER", "otel.sampler"),
     ("OTEL_TRACES_SAMPLER_ARG", "otel.sampler_arg"),
+    ("OTEL_EXPORTER_OTLP_CERTIFICATE", "otel.certificate"),
+    (
+        "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+        "otel.client_certificate",
+    ),
+    ("OTEL_EXPORTER_OTLP_CLIENT_KEY", "otel.client_key"),
+    // After the general ones: the signal's own variable wins, as the spec says.
+    ("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", "otel.certificate"),
+    (
+        "OTEL_EXPORTER_OTLP_TRACES_CLIENT_CERTIFICATE",
+        "otel.client_certificate",
+    ),
+    ("OTEL_EXPORTER_OTLP_TRACES_CLIENT_KEY", "otel.client_key"),
 ];
 
 impl Loader {

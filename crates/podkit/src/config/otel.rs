@@ -1,5 +1,7 @@
 //! `otel:`: trace export, filled from the standard `OTEL_*` variables.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 /// OTLP transport.
@@ -33,6 +35,14 @@ pub struct OtelConfig {
     pub sampler: String,
     /// `OTEL_TRACES_SAMPLER_ARG`: the ratio for the ratio samplers.
     pub sampler_arg: Option<f64>,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE` (or `…_TRACES_CERTIFICATE`): PEM CA bundle
+    /// trusted for an `https` endpoint, besides the OS roots.
+    pub certificate: Option<PathBuf>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` (or `…_TRACES_…`): PEM client
+    /// certificate for mTLS; needs `client_key`.
+    pub client_certificate: Option<PathBuf>,
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY` (or `…_TRACES_…`): its private key.
+    pub client_key: Option<PathBuf>,
 }
 
 impl Default for OtelConfig {
@@ -45,6 +55,9 @@ impl Default for OtelConfig {
             resource_attributes: None,
             sampler: "parentbased_always_on".into(),
             sampler_arg: None,
+            certificate: None,
+            client_certificate: None,
+            client_key: None,
         }
     }
 }

@@ -36,6 +36,8 @@ where
 {
     /// A service with its build identity and loaded configuration.
     pub fn new(build: BuildInfo, config: Config<S>) -> Self {
+        // One crypto provider for every TLS connection, whichever library opens it.
+        crate::tls::install_default_provider();
         Self { build, config }
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use json_subscriber::JsonLayer;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::Context;
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracer, SdkTracerProvider,
@@ -135,7 +135,7 @@ where
     let endpoint = endpoint.trim().trim_end_matches('/');
     url::Url::parse(endpoint)
         .map_err(|e| OtelError(format!("`endpoint` {endpoint:?} is not a URL: {e}")))?;
-    let (exporter, runtime) = exporter(cfg.protocol, endpoint)?;
+    let (exporter, runtime) = exporter(cfg, endpoint)?;
 
     let processor = BatchSpanProcessor::builder(QuietExporter::new(exporter))
         .with_batch_config(
@@ -163,10 +163,11 @@ where
 
 /// The OTLP span exporter for `protocol`, with the runtime that drives it (gRPC).
 fn exporter(
-    protocol: OtlpProtocol,
+    cfg: &OtelConfig,
     endpoint: &str,
 ) -> Result<(Exporter, Option<tokio::runtime::Runtime>), OtelError> {
-    let (exporter, runtime) = match protocol {
+    let https = endpoint.starts_with("https://");
+    let (exporter, runtime) = match cfg.protocol {
         OtlpProtocol::Grpc => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -175,18 +176,20 @@ fn exporter(
                 .build()
                 .map_err(|e| OtelError(format!("cannot start a runtime: {e}")))?;
             // tonic spawns its connection task on the runtime current at build.
+            let mut builder = Exporter::builder().with_tonic().with_endpoint(endpoint);
+            if https {
+                builder = builder.with_tls_config(super::tls::grpc(cfg)?);
+            }
             let exporter = {
                 let _entered = rt.enter();
-                Exporter::builder()
-                    .with_tonic()
-                    .with_endpoint(endpoint)
-                    .build()
+                builder.build()
             };
             (exporter, Some(rt))
         }
         OtlpProtocol::HttpProtobuf => {
             let exporter = Exporter::builder()
                 .with_http()
+                .with_http_client(super::tls::http_client(cfg)?)
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                 // Set in code, the endpoint is used as is: add the signal's path
                 // as the SDK does for OTEL_EXPORTER_OTLP_ENDPOINT.

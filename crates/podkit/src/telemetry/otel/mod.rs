@@ -31,6 +31,8 @@ mod propagation;
 mod resource;
 #[cfg(feature = "otel")]
 mod sampling;
+#[cfg(feature = "otel")]
+mod tls;
 
 #[cfg(feature = "otel")]
 pub use export::SHUTDOWN_BUDGET;
