@@ -19,6 +19,8 @@
 //!   exec probe.
 //! - [`telemetry`] — JSON logs to several sinks with a run-time filter, the
 //!   Prometheus [`Metrics`] registry, and (feature `otel`) OTLP traces.
+//! - [`tls`] — rustls client configs for every outgoing connection (ring, the OS
+//!   roots plus an optional CA file, client certificates) and TLS failures in words.
 //! - [`config`] — layered, validated configuration (defaults < YAML < env < flags),
 //!   secrets redacted.
 //!
