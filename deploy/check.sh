@@ -9,6 +9,8 @@
 #
 # Renders every kustomize overlay and every Helm values file, validates the
 # output against the Kubernetes API schemas (strict: unknown fields fail),
+# asserts where the TLS files (CA bundle, client certificate) are mounted with
+# and without the values that ask for them, break-tests values.schema.json,
 # scans manifests, chart and Dockerfiles with checkov (0 failures allowed;
 # skips only inline, each with its reason), lints the Dockerfiles and shell
 # scripts, checks and unit-tests the Prometheus rules, checks the dashboard
@@ -150,6 +152,18 @@ has_deployment() {
   local f
   for f in "$@"; do grep -q '^kind: Deployment$' "$f" || { echo "no Deployment in $f"; return 1; }; done
 }
+# expect_rejected PATTERN HELM_ARGS...: the chart must refuse these values, and
+# say why (the schema path in PATTERN), so a break in values.schema.json shows.
+expect_rejected() {
+  local pattern=$1; shift
+  local err
+  if err=$(helm template atlas "$@" 2>&1 >/dev/null); then
+    echo "accepted, expected a values.schema.json error matching '$pattern'"
+    return 1
+  fi
+  grep -q -- "$pattern" <<<"$err" || { echo "rejected for another reason:"; echo "$err"; return 1; }
+  echo "$err"
+}
 json_valid() {
   local f
   for f in "$@"; do python3 -m json.tool "$f" >/dev/null || { echo "invalid JSON: $f"; return 1; }; done
@@ -172,6 +186,17 @@ for values in "${values_files[@]}"; do
     render_helm "$OUT/rendered/helm-$env.yaml" "$CHART" -n "$HELM_NAMESPACE" "${args[@]}"
 done
 
+# TLS files (values `tls`, mounted at /etc/atlas/tls): rendered with each kind of
+# source so the validation and scans below cover them too.
+run "helm template (tls: CA from a ConfigMap, client certificate)" \
+  render_helm "$OUT/rendered/helm-tls-configmap.yaml" "$CHART" -n "$HELM_NAMESPACE" \
+    -f "$CHART/values-prod.yaml" \
+    --set tls.caBundle.configMap=atlas-ca-bundle --set tls.clientCertificate.secret=atlas-db-client-cert
+run "helm template (tls: CA from a Secret, own key)" \
+  render_helm "$OUT/rendered/helm-tls-secret.yaml" "$CHART" -n "$HELM_NAMESPACE" \
+    -f "$CHART/values-prod.yaml" \
+    --set tls.caBundle.secret=rds-ca --set tls.caBundle.key=global-bundle.pem
+
 # ---------------------------------------------------------------- validate
 
 echo "== validate"
@@ -185,6 +210,25 @@ done
 # Each rendered file must be non-trivial: a template that silently renders to
 # nothing would pass every scanner.
 run "rendered manifests contain a Deployment" has_deployment "${rendered[@]}"
+
+# The mount appears exactly where asked for, in the pods and the migrate Job
+# alike, and nowhere else.
+tls_mount() { python3 "$DEPLOY/tools/check_tls_mount.py" "$@"; }
+for env in default dev staging prod; do
+  run "tls mount: none in helm-$env" tls_mount "$OUT/rendered/helm-$env.yaml" absent
+done
+run "tls mount: helm, CA ConfigMap + client Secret" tls_mount "$OUT/rendered/helm-tls-configmap.yaml" \
+  present ca=configMap:atlas-ca-bundle client=secret:atlas-db-client-cert
+run "tls mount: helm, CA Secret" tls_mount "$OUT/rendered/helm-tls-secret.yaml" present ca=secret:rds-ca
+run "tls mount: none in kustomize base" tls_mount "$OUT/rendered/kustomize-base.yaml" absent
+run "tls mount: none in kustomize dev" tls_mount "$OUT/rendered/kustomize-dev.yaml" absent
+run "tls mount: kustomize prod (components/ca-bundle)" tls_mount "$OUT/rendered/kustomize-prod.yaml" \
+  present ca=configMap:atlas-ca-bundle client=secret:atlas-db-client-cert
+run "values.schema.json rejects a CA bundle from both a Secret and a ConfigMap" \
+  expect_rejected "at '/tls/caBundle'" "$CHART" -n "$HELM_NAMESPACE" \
+    --set tls.caBundle.secret=a --set tls.caBundle.configMap=b
+run "values.schema.json rejects an unknown key under tls" \
+  expect_rejected "at '/tls'" "$CHART" -n "$HELM_NAMESPACE" --set tls.caFile=/etc/ssl/ca.pem
 
 checkov_args=(--skip-download --compact --quiet --output cli)
 run "checkov kubernetes (rendered kustomize + helm)" \

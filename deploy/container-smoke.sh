@@ -11,23 +11,32 @@
 #   - deploy/docker/Dockerfile.prebuilt builds around the binary;
 #   - the image's own HEALTHCHECK (`atlas probe ready`) turns healthy;
 #   - GET /home answers on the API port;
+#   - a second container reaches a TLS-only PostgreSQL with
+#     `sslmode=verify-full` and a CA mounted read-only, turns healthy and serves
+#     GET /api/v1/countries/PT from it (the base image carries the OS root
+#     store, /etc/ssl/certs/ca-certificates.crt, as distroless cc-debian12 does);
 #   - on SIGTERM the API keeps serving while /readyz says 503 (the drain the
 #     manifests rely on instead of a preStop hook);
 #   - `docker stop -t 40` ends with exit code 0 in less than drain + timeout.
 #
 # How: a private dockerd (own data root, socket and pid file under a temp dir,
 # no bridge, no iptables) and a Debian 12 base image made with debootstrap and
-# `docker import` (same glibc as distroless cc-debian12), cached under
-# ~/.cache. Nothing is pulled. Everything it started is stopped in a trap, by PID.
+# `docker import` (same glibc and root store as distroless cc-debian12), cached
+# under ~/.cache. Nothing is pulled. The TLS PostgreSQL is
+# scripts/pg-test-cluster start-tls on 127.0.0.1, with a CA and server
+# certificate made here by openssl. Everything it started is stopped in a trap.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/atlas-container-smoke
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-BASE_TARBALL=$CACHE/bookworm-minbase.tar
+# ca-certificates: distroless ships /etc/ssl/certs/ca-certificates.crt, and
+# atlas trusts the OS store (README, "Connecting to managed services").
+BASE_TARBALL=$CACHE/bookworm-minbase-ca.tar
 BASE_IMAGE=atlas-smoke-base:bookworm
 IMAGE=atlas-smoke:local
 CONTAINER=atlas-smoke
+TLS_CONTAINER=atlas-smoke-tls
 # The binary's defaults (docs/contract.md); the stop must finish before their sum.
 DRAIN_S=5
 TIMEOUT_S=25
@@ -52,6 +61,8 @@ missing=()
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if ((${#missing[@]})); then
   log "installing ${missing[*]}"
   # The package lists may be absent on a fresh machine.
@@ -66,16 +77,20 @@ export DOCKER_HOST=unix://$WORK/docker.sock
 # The classic builder: BuildKit would want to pull its frontend and cannot.
 export DOCKER_BUILDKIT=0
 DOCKERD_PID=
+PG_TEST_DIR=
 
 cleanup() {
   local status=$?
   set +e
   if [[ -n $DOCKERD_PID ]] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
-    if ((status != 0)); then
-      log "container logs:"
-      docker logs "$CONTAINER" 2>&1 | tail -n 40 | sed 's/^/    /'
-    fi
-    docker rm -f "$CONTAINER" >/dev/null 2>&1
+    local c
+    for c in "$CONTAINER" "$TLS_CONTAINER"; do
+      if ((status != 0)) && docker inspect "$c" >/dev/null 2>&1; then
+        log "$c logs:"
+        docker logs "$c" 2>&1 | tail -n 40 | sed 's/^/    /'
+      fi
+      docker rm -f "$c" >/dev/null 2>&1
+    done
     log "stopping dockerd (pid $DOCKERD_PID)"
     # dockerd stops the containerd it started itself.
     kill -TERM "$DOCKERD_PID"
@@ -87,6 +102,10 @@ cleanup() {
   awk -v w="$WORK" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
     umount -l "$m"
   done
+  if [[ -n $PG_TEST_DIR ]]; then
+    ((status != 0)) && [[ -s $PG_TEST_DIR/server.log ]] && tail -n 10 "$PG_TEST_DIR/server.log" | sed 's/^/    pg: /'
+    "$ROOT/scripts/pg-test-cluster" stop "$PG_TEST_DIR"
+  fi
   if ((status != 0)) && [[ -s $WORK/dockerd.log ]]; then
     log "dockerd errors:"
     grep -i 'level=error' "$WORK/dockerd.log" | tail -n 10 | sed 's/^/    /'
@@ -121,12 +140,15 @@ docker version >/dev/null 2>&1 || { tail -n 20 "$WORK/dockerd.log"; die "dockerd
 if [[ ! -s $BASE_TARBALL ]]; then
   log "debootstrap bookworm minbase (cached in $CACHE afterwards)"
   mkdir -p "$CACHE"
-  debootstrap --variant=minbase bookworm "$WORK/rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase --include=ca-certificates bookworm "$WORK/rootfs" "$MIRROR" \
+    >"$WORK/debootstrap.log" 2>&1 \
     || { tail -n 20 "$WORK/debootstrap.log"; die "debootstrap failed"; }
+  [[ -s $WORK/rootfs/etc/ssl/certs/ca-certificates.crt ]] || die "base image has no /etc/ssl/certs/ca-certificates.crt"
   # Only the C runtime matters; docs and package caches are dead weight.
   rm -rf "$WORK"/rootfs/usr/share/{doc,man,info,locale} "$WORK"/rootfs/var/cache/apt/* "$WORK"/rootfs/var/lib/apt/lists/*
   tar -C "$WORK/rootfs" --numeric-owner -cf "$BASE_TARBALL.tmp" .
   mv "$BASE_TARBALL.tmp" "$BASE_TARBALL"
+  rm -f "$CACHE/bookworm-minbase.tar" # the cache from before the base carried ca-certificates
 fi
 log "importing $BASE_IMAGE"
 docker import "$BASE_TARBALL" "$BASE_IMAGE" >/dev/null
@@ -147,32 +169,79 @@ docker build --quiet \
 [[ $(docker image inspect -f '{{.Config.User}}' "$IMAGE") == 65532:65532 ]] || die "image USER is not 65532:65532"
 [[ $(docker image inspect -f '{{json .Config.Entrypoint}}' "$IMAGE") == '["/usr/local/bin/atlas"]' ]] || die "unexpected ENTRYPOINT"
 
+# ---------------------------------------------------------------- TLS PostgreSQL
+
+# A CA and a server certificate for `localhost`, fresh each run. Only ca.crt is
+# mounted into the container; the keys stay in pki/.
+log "TLS-only PostgreSQL: CA and server certificate for localhost (openssl)"
+mkdir -m 0700 "$WORK/pki"
+mkdir -m 0755 "$WORK/tls"
+{
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=atlas-smoke-ca -keyout "$WORK/pki/ca.key" -out "$WORK/tls/ca.crt" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+    -keyout "$WORK/pki/server.key" -out "$WORK/pki/server.csr"
+  printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$WORK/pki/server.ext"
+  openssl x509 -req -in "$WORK/pki/server.csr" -CA "$WORK/tls/ca.crt" -CAkey "$WORK/pki/ca.key" \
+    -CAcreateserial -days 2 -extfile "$WORK/pki/server.ext" -out "$WORK/pki/server.crt"
+} >"$WORK/openssl.log" 2>&1 || { cat "$WORK/openssl.log"; die "openssl failed"; }
+chmod 0644 "$WORK/tls/ca.crt"
+pg_env=$("$ROOT/scripts/pg-test-cluster" start-tls "$WORK/pki/server.crt" "$WORK/pki/server.key") \
+  || die "scripts/pg-test-cluster start-tls failed"
+eval "$pg_env" # PG_TEST_DIR (stopped in the trap), PG_TEST_PORT
+log "PostgreSQL on 127.0.0.1:$PG_TEST_PORT, plaintext rejected"
+
 # ---------------------------------------------------------------- run
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port=$(free_port)
-admin_port=$(free_port)
-[[ $port != "$admin_port" ]] || admin_port=$(free_port)
+# Bound all at once, so the four are distinct.
+free_ports() {
+  python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))' "$1"
+}
+read -r port admin_port tls_port tls_admin_port < <(free_ports 4)
 
-log "running on 127.0.0.1:$port (admin $admin_port), read-only, uid 65532"
+# Both containers start together, so the TLS run adds no HEALTHCHECK wait.
+log "running on 127.0.0.1:$port (admin $admin_port), read-only, uid 65532, SQLite"
 docker run -d --name "$CONTAINER" \
   --network host --read-only --user 65532 \
   --tmpfs /var/lib/atlas:uid=65532 \
   -e PORT="$port" -e ADMIN_PORT="$admin_port" -e HOST=127.0.0.1 \
   "$IMAGE" >/dev/null
+log "running on 127.0.0.1:$tls_port (admin $tls_admin_port), PostgreSQL over TLS, sslmode=verify-full"
+docker run -d --name "$TLS_CONTAINER" \
+  --network host --read-only --user 65532 \
+  --tmpfs /var/lib/atlas:uid=65532 \
+  -v "$WORK/tls:/tls:ro" \
+  -e PORT="$tls_port" -e ADMIN_PORT="$tls_admin_port" -e HOST=127.0.0.1 \
+  -e DATABASE_URL="postgres://postgres@localhost:$PG_TEST_PORT/postgres?sslmode=verify-full&sslrootcert=/tls/ca.crt" \
+  "$IMAGE" >/dev/null
 
-status=
-for _ in $(seq 1 "$HEALTHY_WITHIN_S"); do
-  status=$(docker inspect -f '{{.State.Health.Status}}' "$CONTAINER")
-  [[ $status == healthy ]] && break
-  [[ $(docker inspect -f '{{.State.Running}}' "$CONTAINER") == true ]] || die "container exited before turning healthy"
-  sleep 1
-done
-[[ $status == healthy ]] || die "HEALTHCHECK still '$status' after ${HEALTHY_WITHIN_S}s"
-log "HEALTHCHECK healthy"
+wait_healthy() {
+  local name=$1 status=
+  for _ in $(seq 1 "$HEALTHY_WITHIN_S"); do
+    status=$(docker inspect -f '{{.State.Health.Status}}' "$name")
+    [[ $status == healthy ]] && break
+    [[ $(docker inspect -f '{{.State.Running}}' "$name") == true ]] || die "$name exited before turning healthy"
+    sleep 1
+  done
+  [[ $status == healthy ]] || die "$name: HEALTHCHECK still '$status' after ${HEALTHY_WITHIN_S}s"
+  log "$name: HEALTHCHECK healthy"
+}
+wait_healthy "$CONTAINER"
+wait_healthy "$TLS_CONTAINER"
 
 curl -fsS --max-time 5 "http://127.0.0.1:$port/home" >"$WORK/home.json" || die "GET /home failed"
 log "GET /home: $(head -c 200 "$WORK/home.json")"
+
+# Healthy means /readyz passed its database check; this reads rows over TLS too.
+code=$(curl -sS -o "$WORK/pt.json" -w '%{http_code}' --max-time 5 "http://127.0.0.1:$tls_port/api/v1/countries/PT") \
+  || die "GET /api/v1/countries/PT (TLS container) failed"
+[[ $code == 200 ]] || die "GET /api/v1/countries/PT (TLS container) answered $code: $(head -c 300 "$WORK/pt.json")"
+log "TLS container: GET /api/v1/countries/PT 200: $(head -c 120 "$WORK/pt.json")"
+docker rm -f "$TLS_CONTAINER" >/dev/null
 
 # ---------------------------------------------------------------- stop
 

@@ -85,3 +85,53 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
+
+{{/*
+TLS files for outgoing connections (values `tls`), one read-only projected
+volume at a fixed path so DATABASE_URL and the OTEL_* and ATLAS_* names can be
+written once. Empty when no source is set.
+*/}}
+{{- define "atlas.tlsEnabled" -}}
+{{- if or .Values.tls.caBundle.secret .Values.tls.caBundle.configMap .Values.tls.clientCertificate.secret }}true{{ end }}
+{{- end }}
+
+{{- define "atlas.tlsVolumeMount" -}}
+{{- if include "atlas.tlsEnabled" . -}}
+- name: tls
+  mountPath: /etc/atlas/tls
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "atlas.tlsVolume" -}}
+{{- if include "atlas.tlsEnabled" . -}}
+- name: tls
+  projected:
+    # Group-readable: the pods run as 65532:65532 and fsGroup 65532 owns the files.
+    defaultMode: 0440
+    sources:
+      {{- with .Values.tls.caBundle.secret }}
+      - secret:
+          name: {{ . }}
+          items:
+            - key: {{ $.Values.tls.caBundle.key }}
+              path: ca.crt
+      {{- end }}
+      {{- with .Values.tls.caBundle.configMap }}
+      - configMap:
+          name: {{ . }}
+          items:
+            - key: {{ $.Values.tls.caBundle.key }}
+              path: ca.crt
+      {{- end }}
+      {{- with .Values.tls.clientCertificate.secret }}
+      - secret:
+          name: {{ . }}
+          items:
+            - key: tls.crt
+              path: client.crt
+            - key: tls.key
+              path: client.key
+      {{- end }}
+{{- end }}
+{{- end }}
