@@ -286,6 +286,10 @@ impl Pod {
                 )
             })
         });
+        // Test clients use reqwest's own TLS setup, which needs a process-wide
+        // provider (reqwest is built without one); the App installs it too, but
+        // on its own thread, maybe after this.
+        podkit::tls::install_default_provider();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
