@@ -183,6 +183,18 @@ fn refuses_an_unknown_ca(protocol: &str, python: &str) {
         .collect();
     eprintln!("{protocol} export failures logged: {failures:#?}");
     assert_eq!(failures.len(), 1, "logged once: {failures:#?}");
+    // tonic names the refusal itself; the HTTP exporter says "network error", so
+    // podkit adds the certificate's refusal in words.
+    let (field, want) = match protocol {
+        "grpc" => ("error.message", "invalid peer certificate: UnknownIssuer"),
+        _ => (
+            "error.cause",
+            "TLS: the server's certificate is signed by an unknown CA",
+        ),
+    };
+    let line: serde_json::Value = serde_json::from_str(&failures[0]).unwrap();
+    let said = line[field].as_str().unwrap_or_default();
+    assert!(said.contains(want), "{field} says why: {line:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

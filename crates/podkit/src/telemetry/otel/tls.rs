@@ -55,12 +55,17 @@ pub(super) fn grpc(cfg: &OtelConfig) -> Result<ClientTlsConfig, OtelError> {
     Ok(tls)
 }
 
-/// The blocking HTTP client for OTLP/HTTP, with podkit's rustls config.
+/// The blocking HTTP client for OTLP/HTTP, with podkit's rustls config, and where
+/// it notes why a collector's certificate was refused: the exporter itself says
+/// only "network error".
 ///
 /// # Errors
 /// A file that cannot be read or used, or a client that cannot start.
-pub(super) fn http_client(cfg: &OtelConfig) -> Result<reqwest::blocking::Client, OtelError> {
-    let config = tls::client_config(&files(cfg)?).map_err(|e| key_error("otel.certificate", e))?;
+pub(super) fn http_client(
+    cfg: &OtelConfig,
+) -> Result<(reqwest::blocking::Client, tls::LastRefusal), OtelError> {
+    let (config, refusals) =
+        tls::witnessed_client_config(&files(cfg)?).map_err(|e| key_error("otel.certificate", e))?;
     // The blocking client runs its own runtime; building it inside another (a
     // test's, say) would panic, so it is built on a thread of its own.
     std::thread::Builder::new()
@@ -75,4 +80,5 @@ pub(super) fn http_client(cfg: &OtelConfig) -> Result<reqwest::blocking::Client,
         .join()
         .map_err(|_| OtelError("building the HTTP client panicked".into()))?
         .map_err(|e| OtelError(format!("cannot build the HTTP client: {e}")))
+        .map(|client| (client, refusals))
 }
