@@ -188,6 +188,10 @@ fn exporter(
             let mut builder = Exporter::builder().with_tonic().with_endpoint(endpoint);
             if https {
                 builder = builder.with_tls_config(super::tls::grpc(cfg)?);
+            } else {
+                // Unused on a plaintext endpoint, still checked: a certificate
+                // configured for nothing is a mistake to hear about at start.
+                super::tls::check(cfg)?;
             }
             let exporter = {
                 let _entered = rt.enter();

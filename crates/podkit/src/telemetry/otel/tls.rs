@@ -28,6 +28,14 @@ fn files(cfg: &OtelConfig) -> Result<TlsFiles, OtelError> {
     Ok(files)
 }
 
+/// Check the TLS files without using them (a plaintext gRPC endpoint).
+///
+/// # Errors
+/// As [`grpc`].
+pub(super) fn check(cfg: &OtelConfig) -> Result<(), OtelError> {
+    files(cfg).map(drop)
+}
+
 fn key_error(key: &str, e: tls::TlsError) -> OtelError {
     OtelError(format!("`{key}`: {e}"))
 }
@@ -81,4 +89,41 @@ pub(super) fn http_client(
         .map_err(|_| OtelError("building the HTTP client panicked".into()))?
         .map_err(|e| OtelError(format!("cannot build the HTTP client: {e}")))
         .map(|client| (client, refusals))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_named_with_its_key_even_for_plaintext_endpoints() {
+        let missing = std::env::temp_dir().join("podkit-otel-no-such-dir/ca.pem");
+        let cases = [
+            (
+                "certificate",
+                OtelConfig {
+                    certificate: Some(missing.clone()),
+                    ..Default::default()
+                },
+                "`otel.certificate`",
+            ),
+            (
+                "client pair",
+                OtelConfig {
+                    client_certificate: Some(missing.clone()),
+                    client_key: Some(missing.clone()),
+                    ..Default::default()
+                },
+                "`otel.client_certificate`",
+            ),
+        ];
+        for (name, cfg, key) in cases {
+            let err = check(&cfg).unwrap_err().to_string();
+            assert!(err.contains(key), "case {name}: {err}");
+            assert!(
+                err.contains(&missing.display().to_string()),
+                "case {name}: {err}"
+            );
+        }
+    }
 }
