@@ -1,6 +1,7 @@
 """A real OTLP trace receiver for tests: gRPC and HTTP/protobuf in one process.
 
 Run with: "$(tests/otlp/venv.sh)" tests/otlp/receiver.py /tmp/spans.jsonl
+          [--tls CERT.pem KEY.pem [--client-ca CA.pem]]
 
 Serves the gRPC TraceService and OTLP/HTTP `POST /v1/traces` (protobuf), each on a
 free loopback port, and prints one line `{"grpc_port": .., "http_port": ..}` once
@@ -11,12 +12,18 @@ as one JSON object per line:
      "name": .., "kind": "SPAN_KIND_SERVER", "attributes": {..},
      "status": {"code": "STATUS_CODE_ERROR", "message": ..}, "resource": {..}}
 
+With `--tls`, both listeners speak TLS only, presenting CERT; with `--client-ca` as
+well, they require a client certificate signed by CA (mTLS). A failed handshake is
+reported as one line on stderr.
+
 Stops on SIGTERM/SIGINT or when its standard input closes, so it never outlives the
 test that started it.
 """
 
+import argparse
 import json
 import signal
+import ssl
 import sys
 import threading
 from concurrent import futures
@@ -123,21 +130,69 @@ def http_handler(sink):
     return Handler
 
 
+def arguments():
+    parser = argparse.ArgumentParser(description="OTLP trace receiver for tests")
+    parser.add_argument("spans", help="JSON lines file the spans are appended to")
+    parser.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"), help="serve TLS only")
+    parser.add_argument("--client-ca", help="with --tls: require a client certificate")
+    args = parser.parse_args()
+    if args.client_ca and not args.tls:
+        parser.error("--client-ca needs --tls")
+    return args
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def grpc_port(server, args):
+    if not args.tls:
+        return server.add_insecure_port("127.0.0.1:0")
+    cert, key = args.tls
+    credentials = grpc.ssl_server_credentials(
+        [(read(key), read(cert))],
+        root_certificates=read(args.client_ca) if args.client_ca else None,
+        require_client_auth=bool(args.client_ca),
+    )
+    return server.add_secure_port("127.0.0.1:0", credentials)
+
+
+def tls_http_server(server, args):
+    """Wrap the listening socket: each accepted connection does its handshake in
+    its handler thread, so a client that fails it stops no one else."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*args.tls)
+    if args.client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(args.client_ca)
+    server.socket = context.wrap_socket(
+        server.socket, server_side=True, do_handshake_on_connect=False
+    )
+
+    def handle_error(request, client_address):
+        print(f"receiver: http connection from {client_address}: {sys.exc_info()[1]}",
+              file=sys.stderr, flush=True)
+
+    server.handle_error = handle_error
+
+
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: receiver.py SPANS_JSONL")
-    sink = Sink(sys.argv[1])
+    args = arguments()
+    sink = Sink(args.spans)
 
     grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(sink), grpc_server)
-    grpc_port = grpc_server.add_insecure_port("127.0.0.1:0")
+    port = grpc_port(grpc_server, args)
     grpc_server.start()
 
     http_server = ThreadingHTTPServer(("127.0.0.1", 0), http_handler(sink))
     http_server.daemon_threads = True
+    if args.tls:
+        tls_http_server(http_server, args)
     threading.Thread(target=http_server.serve_forever, daemon=True).start()
 
-    print(json.dumps({"grpc_port": grpc_port, "http_port": http_server.server_address[1]}), flush=True)
+    print(json.dumps({"grpc_port": port, "http_port": http_server.server_address[1]}), flush=True)
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -78,6 +78,8 @@ async fn sigterm_turns_readiness_off_then_drains_in_flight_requests_and_runs_hoo
         })
     });
 
+    podkit::tls::install_default_provider();
+
     let http = reqwest::Client::new();
     let api_url = |p: &str| format!("http://127.0.0.1:{api}{p}");
     let admin_url = |p: &str| format!("http://127.0.0.1:{admin}{p}");

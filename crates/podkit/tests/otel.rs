@@ -8,20 +8,28 @@
 //! `PODKIT_OTEL_SCENARIO` set. One binary, one link, one App per process.
 #![cfg(feature = "otel")]
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
+// `tests/otel/` holds this binary's modules (no `main.rs`: not a target itself).
+#[path = "otel/pod.rs"]
+mod pod;
+#[path = "otel/receiver.rs"]
+mod receiver;
+#[path = "otel/tls.rs"]
+mod tls;
 
-use axum::http::StatusCode;
-use axum::routing::get;
-use axum::Router;
-use podkit::cli::KitCommand;
-use podkit::config::{Level, LogFormat, NoSettings, SinkConfig, SinkKind};
-use podkit::{App, BuildInfo, Loader};
+#[allow(dead_code)] // shared with the tls tests, which use other parts
+#[path = "support/certs.rs"]
+mod certs;
+
+use std::net::TcpListener;
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use podkit::BuildInfo;
 use serde_json::Value;
+
+use pod::{eventually, free_port, otel_env, scratch_dir, Pod};
+use receiver::{read_json_lines, receiver_python, Receiver};
 
 const SCENARIO: &str = "PODKIT_OTEL_SCENARIO";
 const PYTHON: &str = "PODKIT_OTLP_PYTHON";
@@ -81,7 +89,7 @@ fn scenario() {
         "dead-http" => survives_a_dead_collector("http/protobuf", Collector::Refusing),
         "blackhole-grpc" => survives_a_dead_collector("grpc", Collector::BlackHole),
         "blackhole-http" => survives_a_dead_collector("http/protobuf", Collector::BlackHole),
-        other => panic!("unknown scenario {other}"),
+        other => tls::scenario(other, &python),
     }
 }
 
@@ -90,21 +98,7 @@ fn scenario() {
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn run_scenario(name: &str) {
-    let python = receiver_python();
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "scenario",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(SCENARIO, name)
-        .env(PYTHON, python)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run_child(name);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -119,243 +113,23 @@ fn run_scenario(name: &str) {
     eprint!("{stderr}");
 }
 
-/// The receiver's python, from `tests/otlp/venv.sh` (creates the venv on first use).
-fn receiver_python() -> String {
-    let script = repo_root().join("tests/otlp/venv.sh");
-    let out = Command::new("bash")
-        .arg(&script)
+/// This binary's `scenario` test in a child process, with scenario `name`.
+fn run_child(name: &str) -> Output {
+    let python = receiver_python();
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "scenario",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SCENARIO, name)
+        .env(PYTHON, python)
+        .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        out.status.success(),
-        "the OTLP receiver's venv could not be created by {} (needs python3 with venv \
-         and PyPI access); these tests need it and are not skipped.\n{}",
-        script.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
         .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scratch_dir() -> PathBuf {
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dir = std::env::temp_dir().join(format!("podkit-otel-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The receiver process; killed when dropped.
-struct Receiver {
-    child: Child,
-    grpc_port: u16,
-    http_port: u16,
-    spans: PathBuf,
-}
-
-impl Receiver {
-    fn start(python: &str, dir: &Path) -> Self {
-        let spans = dir.join("spans.jsonl");
-        let script = repo_root().join("tests/otlp/receiver.py");
-        let mut child = Command::new(python)
-            .arg(&script)
-            .arg(&spans)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", script.display()));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ports: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("receiver said {line:?}, not its ports: {e}"));
-        let port = |k: &str| ports[k].as_u64().unwrap() as u16;
-        Self {
-            grpc_port: port("grpc_port"),
-            http_port: port("http_port"),
-            child,
-            spans,
-        }
-    }
-
-    fn spans(&self) -> Vec<Value> {
-        read_json_lines(&self.spans)
-    }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read_json_lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-/// Poll `f` until it returns `Some`, for at most `within`.
-fn eventually<T>(within: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A running App on loopback ports, logging JSON to `log`.
-struct Pod {
-    api: u16,
-    admin: u16,
-    log: PathBuf,
-    server: std::thread::JoinHandle<ExitCode>,
-    rt: tokio::runtime::Runtime,
-    http: reqwest::Client,
-}
-
-impl Pod {
-    fn start(dir: &Path, otel_env: &[(&str, String)]) -> Self {
-        let (api, admin) = (free_port(), free_port());
-        let mut env = vec![
-            ("HOST", "127.0.0.1".to_string()),
-            ("PORT", api.to_string()),
-            ("ADMIN_PORT", admin.to_string()),
-            ("LOG_LEVEL", "info".to_string()),
-            ("KITTEST_SHUTDOWN__DRAIN_DELAY", "0s".to_string()),
-        ];
-        env.extend(otel_env.iter().map(|(k, v)| (*k, v.clone())));
-        let mut config = Loader::new("KITTEST")
-            .with_env(env)
-            .load::<NoSettings>()
-            .unwrap();
-        let log = dir.join("app.log");
-        config.kit.log.sinks = vec![SinkConfig {
-            kind: SinkKind::File,
-            format: LogFormat::Json,
-            min_level: Level::Trace,
-            max_level: Level::Error,
-            path: Some(log.clone()),
-            max_size: 64 << 20,
-            max_backups: 0,
-            compress: false,
-        }];
-        let server = std::thread::spawn(move || {
-            App::new(BUILD, config).run(KitCommand::Serve, |_ctx| async move {
-                Ok::<_, std::convert::Infallible>(
-                    Router::new()
-                        .route(
-                            "/items/{id}",
-                            get(|| async {
-                                tracing::info!("looking the item up");
-                                // What a client call from here would send on.
-                                let mut headers = axum::http::HeaderMap::new();
-                                podkit::telemetry::otel::inject(&mut headers);
-                                headers
-                                    .get("traceparent")
-                                    .map(|v| v.to_str().unwrap().to_owned())
-                                    .unwrap_or_default()
-                            }),
-                        )
-                        .route(
-                            "/fail",
-                            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }),
-                        ),
-                )
-            })
-        });
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let pod = Self {
-            api,
-            admin,
-            log,
-            server,
-            rt,
-            http: reqwest::Client::new(),
-        };
-        let ready = eventually(Duration::from_secs(10), || {
-            (pod.get_admin("/readyz") == 200).then_some(())
-        });
-        assert!(ready.is_some(), "the app never became ready");
-        pod
-    }
-
-    fn get_admin(&self, path: &str) -> u16 {
-        let url = format!("http://127.0.0.1:{}{path}", self.admin);
-        self.rt.block_on(async {
-            match self.http.get(url).send().await {
-                Ok(r) => r.status().as_u16(),
-                Err(_) => 0,
-            }
-        })
-    }
-
-    fn get(&self, path: &str, traceparent: Option<&str>) -> u16 {
-        self.get_text(path, traceparent).0
-    }
-
-    fn get_text(&self, path: &str, traceparent: Option<&str>) -> (u16, String) {
-        let mut req = self
-            .http
-            .get(format!("http://127.0.0.1:{}{path}", self.api));
-        if let Some(tp) = traceparent {
-            req = req.header("traceparent", tp);
-        }
-        self.rt.block_on(async {
-            let res = req.send().await.unwrap();
-            (res.status().as_u16(), res.text().await.unwrap())
-        })
-    }
-
-    /// SIGTERM this (child) process and wait for the App to finish; how long it took.
-    fn stop(self) -> Duration {
-        let signalled = Instant::now();
-        let kill = Command::new("kill")
-            .args(["-TERM", &std::process::id().to_string()])
-            .status()
-            .unwrap();
-        assert!(kill.success());
-        let code = self.server.join().unwrap();
-        assert_eq!(format!("{code:?}"), format!("{:?}", ExitCode::SUCCESS));
-        signalled.elapsed()
-    }
-}
-
-fn otel_env(endpoint: String, protocol: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol.to_string()),
-        ("OTEL_SERVICE_NAME", "otel-test-svc".to_string()),
-        (
-            "OTEL_RESOURCE_ATTRIBUTES",
-            "deployment.environment.name=test,team=geo%2Cmaps".to_string(),
-        ),
-    ]
 }
 
 fn exports_server_spans(protocol: &str, python: &str) {

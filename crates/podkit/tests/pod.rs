@@ -70,6 +70,8 @@ async fn a_pod_binds_port_zero_serves_and_stops_through_every_phase_when_told() 
         },
     ));
 
+    podkit::tls::install_default_provider();
+
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while status(&client, format!("http://{admin}/readyz")).await != 200 {
@@ -141,10 +143,9 @@ async fn a_shutdown_during_start_up_stops_without_serving() {
     .await
     .expect("stops without waiting for start-up");
     assert!(result.is_ok(), "{result:?}");
-    assert_eq!(
-        status(&reqwest::Client::new(), format!("http://{api}/")).await,
-        0
-    );
+    podkit::tls::install_default_provider();
+    let client = reqwest::Client::new();
+    assert_eq!(status(&client, format!("http://{api}/")).await, 0);
 }
 
 #[tokio::test]
@@ -178,6 +179,7 @@ async fn dropping_a_running_pod_closes_both_ports() {
         |_ctx| async { Ok::<_, std::convert::Infallible>(routes()) },
         std::future::pending::<()>(),
     ));
+    podkit::tls::install_default_provider();
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while status(&client, format!("http://{api}/fast")).await != 200 {

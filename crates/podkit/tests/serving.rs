@@ -91,6 +91,7 @@ impl Running {
 }
 
 async fn status(url: &str) -> u16 {
+    podkit::tls::install_default_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()
@@ -214,6 +215,7 @@ async fn beyond_max_connections_new_ones_wait_while_the_admin_port_answers() {
 }
 
 async fn status_within(url: &str, within: Duration) -> u16 {
+    podkit::tls::install_default_provider();
     let client = reqwest::Client::builder().timeout(within).build().unwrap();
     client
         .get(url)
@@ -243,6 +245,7 @@ async fn oversized_request_heads_get_hyper_s_bare_431() {
 #[tokio::test]
 async fn responses_carry_connection_close_once_the_pod_drains() {
     let pod = Running::start(&[("SRVTEST_SHUTDOWN__DRAIN_DELAY", "2s")]).await;
+    podkit::tls::install_default_provider();
     let client = reqwest::Client::new();
     let url = format!("http://{}/fast", pod.api);
     let before = client.get(&url).send().await.unwrap();
@@ -279,6 +282,7 @@ async fn readiness_is_starting_until_start_up_ends_even_without_checks() {
             let _ = stopped.await;
         },
     ));
+    podkit::tls::install_default_provider();
     let client = reqwest::Client::new();
     let res = client
         .get(format!("http://{admin}/readyz"))
@@ -301,6 +305,7 @@ async fn readiness_is_starting_until_start_up_ends_even_without_checks() {
 #[tokio::test]
 async fn three_hundred_invented_methods_add_at_most_one_series() {
     let pod = Running::start(&[]).await;
+    podkit::tls::install_default_provider();
     let client = reqwest::Client::new();
     let series = |text: &str| {
         text.lines()

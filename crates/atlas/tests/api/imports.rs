@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde_json::{json, Value};
 
 use crate::db::TestDb;
-use crate::helpers::{BinApp, Endpoints, TestApp};
+use crate::helpers::{BinApp, Endpoints, HttpsSource, TestApp};
 
 async fn wait_done(app: &Endpoints, location: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -530,5 +530,59 @@ async fn a_failed_job_lists_at_most_max_errors_but_counts_them_all() {
     assert!(
         message.starts_with("3 rows rejected (") && message.contains("the first 2 are listed"),
         "{job}"
+    );
+}
+
+#[tokio::test]
+async fn https_imports_trust_imports_client_tls_ca_file_and_say_why_without_it() {
+    let data = get(|| async { ([("content-type", "application/json")], DATA) });
+    let source = HttpsSource::serve(axum::Router::new().route("/data.json", data)).await;
+    let url = format!("{}/data.json", source.base);
+    let dir = crate::helpers::TempDir::new();
+    let ca = source.write_ca(&dir.0).display().to_string();
+    let allowed = allow(&url);
+    let host = url::Url::parse(&url).unwrap();
+    let host = format!("localhost:{}", host.port().unwrap());
+
+    let trusting = [
+        ("ATLAS_IMPORTS__ALLOWED_HOSTS", allowed.as_str()),
+        ("ATLAS_IMPORTS__CLIENT__TLS__CA_FILE", ca.as_str()),
+    ];
+    let app = TestApp::spawn(&trusting).await;
+    let res = post(
+        &app,
+        json!({"url": url}).to_string().into(),
+        "application/json",
+        "",
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    let job = wait_done(&app, res.headers()["location"].to_str().unwrap()).await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["processed_rows"], 1, "{job}");
+    assert_eq!(app.get("/api/v1/currencies/XQB").await.status(), 200);
+    drop(app);
+
+    let app = TestApp::spawn(&trusting[..1]).await;
+    let res = post(
+        &app,
+        json!({"url": url}).to_string().into(),
+        "application/json",
+        "",
+    )
+    .await;
+    let job = wait_done(&app, res.headers()["location"].to_str().unwrap()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let message = job["message"].as_str().unwrap();
+    eprintln!("{message}");
+    let want = format!("fetching {url}: cannot connect to {host}: TLS: ");
+    assert!(message.starts_with(&want), "{job}");
+    assert!(message.contains("unknown CA"), "{job}");
+    let metrics = app.admin_get("/metrics").await.text().await.unwrap();
+    assert!(
+        !metrics
+            .lines()
+            .any(|l| l.starts_with("http_client_retries_total{")),
+        "a TLS failure is not retried: {metrics}"
     );
 }

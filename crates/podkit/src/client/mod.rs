@@ -21,8 +21,12 @@
 //!   response came), each retry in `http_client_retries_total`. A constant
 //!   `client` label (the client's name) keeps the series of several clients apart.
 //!
-//! Plain HTTP only: no TLS backend is compiled in. Inside the cluster, TLS is the
-//! service mesh's job. Redirects are returned, not followed.
+//! - `https` on rustls ([`crate::tls`]): the OS roots plus `tls.ca_file`, and a
+//!   client certificate from `tls.cert_file` / `tls.key_file` for mTLS. A failed
+//!   handshake is [`ClientError::Tls`], in words (unknown CA, wrong host name,
+//!   expired, client certificate required), and is not retried.
+//!
+//! Redirects are returned, not followed.
 //!
 //! ```no_run
 //! use podkit::client::{ClientConfig, HttpClient};
@@ -154,7 +158,7 @@ impl HttpClient {
     /// from sending to the last chunk, `max_body_bytes` still applies.
     ///
     /// # Errors
-    /// [`ClientError::InvalidRequest`], [`ClientError::Connect`],
+    /// [`ClientError::InvalidRequest`], [`ClientError::Connect`], [`ClientError::Tls`],
     /// [`ClientError::Timeout`], [`ClientError::Transport`], or
     /// [`ClientError::TooLarge`] for a declared length over the limit.
     pub async fn get_streaming(&self, url: &str) -> Result<StreamingResponse, ClientError> {
@@ -245,7 +249,7 @@ impl HttpClient {
     /// [`Response::error_for_status`] to treat non-2xx as an error.
     ///
     /// # Errors
-    /// The last attempt's failure: [`ClientError::Connect`],
+    /// The last attempt's failure: [`ClientError::Connect`], [`ClientError::Tls`],
     /// [`ClientError::Timeout`], [`ClientError::Transport`],
     /// [`ClientError::TooLarge`] (never retried), or
     /// [`ClientError::InvalidRequest`] before anything is sent.

@@ -11,6 +11,7 @@
 
 mod describe;
 mod files;
+mod witness;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use describe::{describe, find_rustls_error};
 pub use files::{read_certificates, read_identity, Identity};
+pub use witness::LastRefusal;
 
 /// `tls:` in a client's section: extra trust and an optional client identity.
 ///
@@ -64,10 +66,38 @@ pub fn install_default_provider() {
 /// `cert_file` / `key_file`, or no root certificate at all.
 pub fn client_config(files: &TlsFiles) -> Result<rustls::ClientConfig, TlsError> {
     let roots = root_store(files.ca_file.as_deref())?;
-    let builder = rustls::ClientConfig::builder_with_provider(provider())
+    with_identity(builder()?.with_root_certificates(roots), files)
+}
+
+/// [`client_config`], plus the last reason a server's certificate was refused,
+/// for clients that report only "network error" (the OTLP/HTTP exporter).
+///
+/// # Errors
+/// As [`client_config`].
+pub fn witnessed_client_config(
+    files: &TlsFiles,
+) -> Result<(rustls::ClientConfig, LastRefusal), TlsError> {
+    let roots = root_store(files.ca_file.as_deref())?;
+    let (verifier, last) = witness::Witness::new(roots)?;
+    let builder = builder()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier));
+    Ok((with_identity(builder, files)?, last))
+}
+
+type WantsClientCert = rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert>;
+
+fn builder() -> Result<rustls::ConfigBuilder<rustls::ClientConfig, rustls::WantsVerifier>, TlsError>
+{
+    rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError(format!("TLS setup: {e}")))?
-        .with_root_certificates(roots);
+        .map_err(|e| TlsError(format!("TLS setup: {e}")))
+}
+
+fn with_identity(
+    builder: WantsClientCert,
+    files: &TlsFiles,
+) -> Result<rustls::ClientConfig, TlsError> {
     let identity = read_identity(files.cert_file.as_deref(), files.key_file.as_deref())?;
     match identity {
         Some(id) => builder

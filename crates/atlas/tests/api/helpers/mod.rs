@@ -7,9 +7,11 @@ use std::time::{Duration, Instant};
 
 mod binary;
 mod inproc;
+mod tls;
 
 pub use binary::{run, run_bounded, BinApp, BIN};
 pub use inproc::TestApp;
+pub use tls::HttpsSource;
 
 /// The two ports of a running atlas and a client for them.
 pub struct Endpoints {
@@ -20,6 +22,9 @@ pub struct Endpoints {
 
 impl Endpoints {
     pub fn new(api: &str, admin: &str) -> Self {
+        // reqwest is built without a rustls provider of its own (podkit picks
+        // `ring`); a test client must not depend on atlas having started first.
+        podkit::tls::install_default_provider();
         Self {
             api: format!("http://{api}"),
             admin: format!("http://{admin}"),

@@ -24,6 +24,7 @@ use super::sampling::{sampler, SkipProbes};
 use super::OtelError;
 use crate::build::BuildInfo;
 use crate::config::{OtelConfig, OtlpProtocol};
+use crate::tls::LastRefusal;
 
 /// The longest [`Telemetry::flush`](crate::telemetry::Telemetry::flush) waits for
 /// queued spans to leave.
@@ -135,9 +136,9 @@ where
     let endpoint = endpoint.trim().trim_end_matches('/');
     url::Url::parse(endpoint)
         .map_err(|e| OtelError(format!("`endpoint` {endpoint:?} is not a URL: {e}")))?;
-    let (exporter, runtime) = exporter(cfg, endpoint)?;
+    let (exporter, runtime, refusals) = exporter(cfg, endpoint)?;
 
-    let processor = BatchSpanProcessor::builder(QuietExporter::new(exporter))
+    let processor = BatchSpanProcessor::builder(QuietExporter::new(exporter, refusals))
         .with_batch_config(
             BatchConfigBuilder::default()
                 .with_max_queue_size(4096)
@@ -161,13 +162,21 @@ where
     Ok((Some(guard), Some(layer)))
 }
 
-/// The OTLP span exporter for `protocol`, with the runtime that drives it (gRPC).
+/// The OTLP span exporter for `protocol`, with the runtime that drives it (gRPC)
+/// or the note of its certificate refusals (HTTP; tonic's own errors name them).
 fn exporter(
     cfg: &OtelConfig,
     endpoint: &str,
-) -> Result<(Exporter, Option<tokio::runtime::Runtime>), OtelError> {
+) -> Result<
+    (
+        Exporter,
+        Option<tokio::runtime::Runtime>,
+        Option<LastRefusal>,
+    ),
+    OtelError,
+> {
     let https = endpoint.starts_with("https://");
-    let (exporter, runtime) = match cfg.protocol {
+    let (exporter, runtime, refusals) = match cfg.protocol {
         OtlpProtocol::Grpc => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -179,26 +188,32 @@ fn exporter(
             let mut builder = Exporter::builder().with_tonic().with_endpoint(endpoint);
             if https {
                 builder = builder.with_tls_config(super::tls::grpc(cfg)?);
+            } else {
+                // Unused on a plaintext endpoint, still checked: a certificate
+                // configured for nothing is a mistake to hear about at start.
+                super::tls::check(cfg)?;
             }
             let exporter = {
                 let _entered = rt.enter();
                 builder.build()
             };
-            (exporter, Some(rt))
+            (exporter, Some(rt), None)
         }
         OtlpProtocol::HttpProtobuf => {
+            let (client, refusals) = super::tls::http_client(cfg)?;
             let exporter = Exporter::builder()
                 .with_http()
-                .with_http_client(super::tls::http_client(cfg)?)
+                .with_http_client(client)
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                 // Set in code, the endpoint is used as is: add the signal's path
                 // as the SDK does for OTEL_EXPORTER_OTLP_ENDPOINT.
                 .with_endpoint(format!("{endpoint}/v1/traces"))
                 .build();
-            (exporter, None)
+            (exporter, None, Some(refusals))
         }
     };
-    Ok((exporter.map_err(|e| OtelError(e.to_string()))?, runtime))
+    let exporter = exporter.map_err(|e| OtelError(e.to_string()))?;
+    Ok((exporter, runtime, refusals))
 }
 
 /// The tracing layer that turns spans into OTel spans, minus the exporter's own.

@@ -9,6 +9,8 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 use opentelemetry_sdk::Resource;
 
+use crate::tls::LastRefusal;
+
 /// How often a failing export is logged.
 const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -63,6 +65,9 @@ impl<P: SpanProcessor> SpanProcessor for IntAttributes<P> {
 pub(super) struct QuietExporter<E> {
     inner: E,
     state: Mutex<ErrorLog>,
+    /// Why the collector's certificate was refused, when the exporter keeps it to
+    /// itself (OTLP/HTTP says "network error"); logged as `error.cause`.
+    refusals: Option<LastRefusal>,
 }
 
 #[derive(Debug, Default)]
@@ -73,17 +78,20 @@ struct ErrorLog {
 }
 
 impl<E> QuietExporter<E> {
-    pub(super) fn new(inner: E) -> Self {
+    pub(super) fn new(inner: E, refusals: Option<LastRefusal>) -> Self {
         Self {
             inner,
             state: Mutex::new(ErrorLog::default()),
+            refusals,
         }
     }
 
     fn record(&self, result: &OTelSdkResult, spans: usize) {
         let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match result {
+            // A refusal noted before a success is history, not the next failure's cause.
             Ok(()) if s.failing => {
+                self.refusals.as_ref().map(LastRefusal::take);
                 s.failing = false;
                 s.last_logged = None;
                 drop(s);
@@ -92,6 +100,7 @@ impl<E> QuietExporter<E> {
             Ok(()) => {}
             Err(e) => {
                 s.failing = true;
+                let cause = self.refusals.as_ref().and_then(LastRefusal::take);
                 if s.last_logged
                     .is_some_and(|t| t.elapsed() < ERROR_LOG_INTERVAL)
                 {
@@ -103,6 +112,7 @@ impl<E> QuietExporter<E> {
                 drop(s);
                 tracing::warn!(
                     error.message = %e,
+                    error.cause = cause,
                     dropped_spans = spans,
                     failures_not_logged = suppressed,
                     "span export failed; next report in a minute at the earliest"

@@ -28,6 +28,14 @@ fn files(cfg: &OtelConfig) -> Result<TlsFiles, OtelError> {
     Ok(files)
 }
 
+/// Check the TLS files without using them (a plaintext gRPC endpoint).
+///
+/// # Errors
+/// As [`grpc`].
+pub(super) fn check(cfg: &OtelConfig) -> Result<(), OtelError> {
+    files(cfg).map(drop)
+}
+
 fn key_error(key: &str, e: tls::TlsError) -> OtelError {
     OtelError(format!("`{key}`: {e}"))
 }
@@ -55,12 +63,17 @@ pub(super) fn grpc(cfg: &OtelConfig) -> Result<ClientTlsConfig, OtelError> {
     Ok(tls)
 }
 
-/// The blocking HTTP client for OTLP/HTTP, with podkit's rustls config.
+/// The blocking HTTP client for OTLP/HTTP, with podkit's rustls config, and where
+/// it notes why a collector's certificate was refused: the exporter itself says
+/// only "network error".
 ///
 /// # Errors
 /// A file that cannot be read or used, or a client that cannot start.
-pub(super) fn http_client(cfg: &OtelConfig) -> Result<reqwest::blocking::Client, OtelError> {
-    let config = tls::client_config(&files(cfg)?).map_err(|e| key_error("otel.certificate", e))?;
+pub(super) fn http_client(
+    cfg: &OtelConfig,
+) -> Result<(reqwest::blocking::Client, tls::LastRefusal), OtelError> {
+    let (config, refusals) =
+        tls::witnessed_client_config(&files(cfg)?).map_err(|e| key_error("otel.certificate", e))?;
     // The blocking client runs its own runtime; building it inside another (a
     // test's, say) would panic, so it is built on a thread of its own.
     std::thread::Builder::new()
@@ -75,4 +88,42 @@ pub(super) fn http_client(cfg: &OtelConfig) -> Result<reqwest::blocking::Client,
         .join()
         .map_err(|_| OtelError("building the HTTP client panicked".into()))?
         .map_err(|e| OtelError(format!("cannot build the HTTP client: {e}")))
+        .map(|client| (client, refusals))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_named_with_its_key_even_for_plaintext_endpoints() {
+        let missing = std::env::temp_dir().join("podkit-otel-no-such-dir/ca.pem");
+        let cases = [
+            (
+                "certificate",
+                OtelConfig {
+                    certificate: Some(missing.clone()),
+                    ..Default::default()
+                },
+                "`otel.certificate`",
+            ),
+            (
+                "client pair",
+                OtelConfig {
+                    client_certificate: Some(missing.clone()),
+                    client_key: Some(missing.clone()),
+                    ..Default::default()
+                },
+                "`otel.client_certificate`",
+            ),
+        ];
+        for (name, cfg, key) in cases {
+            let err = check(&cfg).unwrap_err().to_string();
+            assert!(err.contains(key), "case {name}: {err}");
+            assert!(
+                err.contains(&missing.display().to_string()),
+                "case {name}: {err}"
+            );
+        }
+    }
 }
