@@ -26,6 +26,7 @@ async fn sigterm_flips_readiness_keeps_serving_through_the_drain_then_exits_0() 
     );
 
     // During the drain delay: not ready, yet serving normally on new connections.
+    podkit::tls::install_default_provider();
     let fresh = reqwest::Client::new();
     let res = fresh.get(format!("{}/home", app.api)).send().await.unwrap();
     assert_eq!(res.status(), 200, "still serving during the drain delay");

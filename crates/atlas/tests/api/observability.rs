@@ -89,6 +89,7 @@ async fn admin_get_with(app: &BinApp, path: &str, token: Option<&str>) -> reqwes
 
 /// A GET to the API carrying our own request id, on a fresh connection.
 async fn get_with_id(app: &BinApp, path: &str, id: &str) -> u16 {
+    podkit::tls::install_default_provider();
     reqwest::Client::new()
         .get(format!("{}{path}", app.api))
         .header("x-request-id", id)

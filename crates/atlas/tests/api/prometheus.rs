@@ -447,6 +447,7 @@ impl PrometheusServer {
             .stderr(log)
             .spawn()
             .unwrap();
+        podkit::tls::install_default_provider();
         let mut server = Self {
             child,
             url: format!("http://127.0.0.1:{port}"),

@@ -166,6 +166,7 @@ async fn slow_connection(api: &str, every: Duration, limit: Duration) -> Closed 
 /// GET `url` back to back until `stop`, on one keep-alive client (whose idle
 /// connections are retired before the server's header timeout would).
 async fn load(url: String, stop: Arc<AtomicBool>) -> Vec<Sample> {
+    podkit::tls::install_default_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .pool_idle_timeout(Duration::from_millis(500))

@@ -105,6 +105,8 @@ where
     /// A port that cannot be bound, or metric families that cannot be registered.
     pub async fn bind(build: BuildInfo, config: Config<S>) -> Result<Self, PodError> {
         let started = Instant::now();
+        // The same TLS provider whether the pod runs under `App` or in a test.
+        crate::tls::install_default_provider();
         info!(
             phase = "starting",
             release = build.release,
