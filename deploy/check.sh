@@ -15,6 +15,11 @@
 # skips only inline, each with its reason), lints the Dockerfiles and shell
 # scripts, checks and unit-tests the Prometheus rules, checks the dashboard
 # and the compose file, and cross-checks metric names with docs/contract.md.
+# Policy checks (deploy/tools/check_policy.py) then ask whether the rendered
+# manifests mean what the kit promises (probes, grace period, security
+# context, admin port, NetworkPolicy, image tag, HPA, migrate Job), and their
+# break-tests (deploy/tools/test_check_policy.py) prove each rule fails on a
+# manifest broken on purpose.
 #
 # Tools go to ${XDG_CACHE_HOME:-~/.cache}: a Python venv with pinned versions
 # and promtool extracted from Debian's prometheus package (the package itself
@@ -186,6 +191,13 @@ for values in "${values_files[@]}"; do
     render_helm "$OUT/rendered/helm-$env.yaml" "$CHART" -n "$HELM_NAMESPACE" "${args[@]}"
 done
 
+# The optional prometheus-operator objects and the requests-per-second HPA
+# metric, off by default, rendered so validation, scans and policy see them.
+run "helm template (ServiceMonitor, PrometheusRule, requests/s HPA metric)" \
+  render_helm "$OUT/rendered/helm-monitoring.yaml" "$CHART" -n "$HELM_NAMESPACE" \
+    -f "$CHART/values-prod.yaml" --set metrics.serviceMonitor.enabled=true \
+    --set metrics.prometheusRule.enabled=true --set autoscaling.requestsPerSecond.enabled=true
+
 # TLS files (values `tls`, mounted at /etc/atlas/tls): rendered with each kind of
 # source so the validation and scans below cover them too.
 run "helm template (tls: CA from a ConfigMap, client certificate)" \
@@ -229,6 +241,12 @@ run "values.schema.json rejects a CA bundle from both a Secret and a ConfigMap" 
     --set tls.caBundle.secret=a --set tls.caBundle.configMap=b
 run "values.schema.json rejects an unknown key under tls" \
   expect_rejected "at '/tls'" "$CHART" -n "$HELM_NAMESPACE" --set tls.caFile=/etc/ssl/ca.pem
+for type in NodePort LoadBalancer; do
+  run "values.schema.json rejects the admin Service as $type" \
+    expect_rejected "at '/adminService/type'" "$CHART" -n "$HELM_NAMESPACE" --set adminService.type=$type
+done
+run "values.schema.json rejects a nodePort for the admin Service" \
+  expect_rejected "at '/adminService'" "$CHART" -n "$HELM_NAMESPACE" --set adminService.nodePort=30081
 
 checkov_args=(--skip-download --compact --quiet --output cli)
 run "checkov kubernetes (rendered kustomize + helm)" \
@@ -240,6 +258,46 @@ run "checkov dockerfile" \
     -f "$DEPLOY/docker/Dockerfile" -f "$DEPLOY/docker/Dockerfile.prebuilt"
 run "hadolint" hadolint "$DEPLOY/docker/Dockerfile" "$DEPLOY/docker/Dockerfile.prebuilt"
 run "shellcheck" shellcheck "$DEPLOY/check.sh" "$DEPLOY/container-smoke.sh"
+
+# ---------------------------------------------------------------- policy
+
+echo "== policy"
+# SOURCE=RENDERED pairs: the source says which image the rendering must run.
+policy_pairs=(
+  "kustomize:$DEPLOY/kubernetes/base=$OUT/rendered/kustomize-base.yaml"
+  "kustomize:$DEPLOY/kubernetes/overlays/dev=$OUT/rendered/kustomize-dev.yaml"
+  "kustomize:$DEPLOY/kubernetes/overlays/prod=$OUT/rendered/kustomize-prod.yaml"
+  "helm:$CHART/values.yaml=$OUT/rendered/helm-default.yaml"
+  "helm:$CHART/values-dev.yaml=$OUT/rendered/helm-dev.yaml"
+  "helm:$CHART/values-staging.yaml=$OUT/rendered/helm-staging.yaml"
+  "helm:$CHART/values-prod.yaml=$OUT/rendered/helm-prod.yaml"
+  "helm:$CHART/values-prod.yaml=$OUT/rendered/helm-monitoring.yaml"
+  "helm:$CHART/values-prod.yaml=$OUT/rendered/helm-tls-configmap.yaml"
+  "helm:$CHART/values-prod.yaml=$OUT/rendered/helm-tls-secret.yaml"
+)
+run "policy: ${#policy_pairs[@]} renderings" python3 "$DEPLOY/tools/check_policy.py" "${policy_pairs[@]}"
+run "policy break-tests: each rule fails on a broken copy" \
+  python3 "$DEPLOY/tools/test_check_policy.py" "${policy_pairs[@]}"
+
+# The image tag an overlay or values file sets is the one that renders: set a
+# tag nobody uses in a copy, render, and check every atlas container runs it
+# (before issue #13 the base's rename made the overlays' tags match nothing).
+retag_render() {
+  local copy=$OUT/retag tag=policy-retag dir
+  rm -rf "$copy" && mkdir -p "$copy" && cp -r "$DEPLOY/kubernetes" "$copy/"
+  local pairs=()
+  for dir in overlays/dev overlays/prod; do
+    sed -i "s/^\(    newTag:\) .*/\1 $tag/" "$copy/kubernetes/$dir/kustomization.yaml"
+    grep -q "newTag: $tag" "$copy/kubernetes/$dir/kustomization.yaml" || { echo "$dir: no newTag to change"; return 1; }
+    kubectl kustomize "$copy/kubernetes/$dir" >"$copy/${dir##*/}.yaml"
+    pairs+=("kustomize:$copy/kubernetes/$dir=$copy/${dir##*/}.yaml")
+  done
+  helm template atlas "$CHART" -n "$HELM_NAMESPACE" -f "$CHART/values-prod.yaml" \
+    --set image.tag=$tag >"$copy/helm-prod.yaml"
+  pairs+=("helm:$CHART/values-prod.yaml,image.tag=$tag=$copy/helm-prod.yaml")
+  python3 "$DEPLOY/tools/check_policy.py" --skip image-tag-is-crate-version "${pairs[@]}"
+}
+run "policy: a changed overlay/values image tag is the one rendered" retag_render
 
 # ---------------------------------------------------------------- monitoring
 
