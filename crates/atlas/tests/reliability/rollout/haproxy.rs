@@ -106,7 +106,12 @@ backend atlas
 impl HaProxy {
     /// Start HAProxy on a free loopback port in front of `backends`.
     pub async fn start(backends: &[Backend]) -> HaProxy {
-        let bin = require_tool("haproxy", "haproxy");
+        // Debian installs it in /usr/sbin, which is not on every user's PATH.
+        let sbin = std::path::Path::new("/usr/sbin/haproxy");
+        let bin = match sbin.is_file() {
+            true => sbin.to_path_buf(),
+            false => require_tool("haproxy", "haproxy"),
+        };
         let mut dir = TempDir::new();
         // HAProxy cannot report a port-0 bind back: take a port that was just free,
         // and take another if someone got there first (bounded).
