@@ -92,12 +92,12 @@ backend atlas
     # that delay: a check every 200 ms, two failures take the server out (fall 2,
     # under 0.5 s), two passes bring a new process in (rise 2). One failure is
     # not enough: a replica carrying all the load may answer a check late, and
-    # pulling it would leave no server at all. A check gets 1 s (by default it
-    # would get `inter`, 200 ms). No `on-marked-down shutdown-sessions`: a
+    # pulling it would leave no server at all. A check gets 2 s (by default it
+    # would get `inter`, 200 ms); a draining replica fails fast with a 503. No `on-marked-down shutdown-sessions`: a
     # draining replica finishes what it has.
     option httpchk GET /readyz
     http-check expect status 200
-    timeout check 1s
+    timeout check 2s
     default-server check inter 200ms fastinter 100ms downinter 200ms fall 2 rise 2
 {servers}"#
     )

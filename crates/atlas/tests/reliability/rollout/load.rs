@@ -193,10 +193,15 @@ impl Report {
 
     /// The latency below which `q` of the answered requests fall.
     pub fn quantile(&self, q: f64) -> Duration {
+        self.quantile_where(q, |_| true)
+    }
+
+    /// [`Report::quantile`] over the requests `pick` keeps.
+    pub fn quantile_where(&self, q: f64, pick: impl Fn(&Sample) -> bool) -> Duration {
         let mut took: Vec<Duration> = self
             .samples
             .iter()
-            .filter(|s| s.outcome.is_ok())
+            .filter(|s| s.outcome.is_ok() && pick(s))
             .map(|s| s.took)
             .collect();
         took.sort();

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::haproxy::{Backend, HaProxy};
-use super::load::{under_load, Clock, LoadSpec, Report};
+use super::load::{under_load, Clock, LoadSpec, Report, Sample};
 use super::{addr, next_bin, release_of, replica, steady};
 use crate::db::{Backend as Db, TestDb};
 use crate::helpers::{BinApp, BIN};
@@ -91,6 +91,10 @@ async fn a_rolling_restart_behind_haproxy_into_the_next_release_fails_no_request
     drop(replicas);
     print_figures(&report, &restarts, retried, (&old_release, &new_release));
     println!("  HAProxy servers at the end: {}", states.join(", "));
+    let said = proxy.stderr();
+    if !said.trim().is_empty() {
+        println!("  HAProxy said: {said}");
+    }
     verdict(&report, &restarts, (&old_release, &new_release));
 }
 
@@ -108,6 +112,12 @@ fn print_figures(report: &Report, restarts: &[Restart; 2], retried: u64, rel: (&
         report.quantile(0.99),
         report.quantile(1.0),
     );
+    let away = |s: &Sample| restarts.iter().any(|r| (r.term..r.back).contains(&s.at));
+    println!(
+        "  p99 while a replica was away (SIGTERM → UP again) {:?}, otherwise {:?}",
+        report.quantile_where(0.99, away),
+        report.quantile_where(0.99, |s| !away(s)),
+    );
     for (name, r) in ["a", "b"].iter().zip(restarts) {
         println!(
             "  replica {name}: SIGTERM at {:.2} s, exit 0 after {:.2} s, next release UP {:.2} s later",
@@ -117,13 +127,15 @@ fn print_figures(report: &Report, restarts: &[Restart; 2], retried: u64, rel: (&
         );
     }
     println!(
-        "  release {} → {}: first new answer at {:.2} s, last old at {:.2} s; \
-         switch (first SIGTERM → last old answer) {:.2} s",
+        "  release {} → {}: first new answer at {:.2} s, last old at {:.2} s: the old release \
+         left {:.2} s after its last replica's SIGTERM; whole rollout (first SIGTERM → last \
+         replica UP again) {:.2} s",
         rel.0,
         rel.1,
         first_new.as_secs_f64(),
         last_old.as_secs_f64(),
-        last_old.saturating_sub(restarts[0].term).as_secs_f64(),
+        last_old.saturating_sub(restarts[1].term).as_secs_f64(),
+        (restarts[1].back - restarts[0].term).as_secs_f64(),
     );
 }
 
