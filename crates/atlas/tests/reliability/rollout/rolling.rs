@@ -2,6 +2,9 @@
 //! connections of load, one replica restarted after the other into the next
 //! release (SIGTERM, exit 0, a new process of the next build on the same ports).
 //! Verdict: 0 failed requests, and the answers' `release` switches.
+//!
+//! `pair_behind_haproxy` and `restart` are the pieces a release scenario
+//! reuses: a migration before the restarts is one more line in the step.
 
 use std::path::Path;
 use std::time::Duration;
@@ -14,16 +17,32 @@ use crate::helpers::{BinApp, BIN};
 
 /// When each replica went and came back, on the load's time line.
 #[derive(Debug, Default)]
-struct Restart {
-    term: Duration,
-    exited: Duration,
+pub(super) struct Restart {
+    pub term: Duration,
+    pub exited: Duration,
     /// The new process answers `/readyz` 200 and HAProxy has it UP again.
-    back: Duration,
+    pub back: Duration,
+}
+
+/// Replicas `a` and `b` of `bin` serving `database`, behind HAProxy, both UP.
+pub(super) async fn pair_behind_haproxy(bin: &Path, database: &str) -> (BinApp, BinApp, HaProxy) {
+    let a = replica(bin, Some(database), None).await;
+    let b = replica(bin, Some(database), None).await;
+    let backend = |name, app: &BinApp| Backend {
+        name,
+        api: addr(&app.api),
+        admin: addr(&app.admin),
+    };
+    let proxy = HaProxy::start(&[backend("a", &a), backend("b", &b)]).await;
+    for name in ["a", "b"] {
+        proxy.wait_up(name, Duration::from_secs(10)).await;
+    }
+    (a, b, proxy)
 }
 
 /// SIGTERM `old`, wait for exit 0, start `bin` on the same ports and wait until
 /// HAProxy sends it traffic: what a rolling update with `maxUnavailable: 1` does.
-async fn restart(
+pub(super) async fn restart(
     old: BinApp,
     bin: &Path,
     database: &str,
@@ -54,17 +73,7 @@ async fn a_rolling_restart_behind_haproxy_into_the_next_release_fails_no_request
     assert_ne!(old_release, new_release, "{next:?} is another release");
     let db = TestDb::new(Db::Postgres).await;
     let url = db.url.clone().expect("a PostgreSQL URL");
-    let a = replica(Path::new(BIN), Some(&url), None).await;
-    let b = replica(Path::new(BIN), Some(&url), None).await;
-    let backend = |name, app: &BinApp| Backend {
-        name,
-        api: addr(&app.api),
-        admin: addr(&app.admin),
-    };
-    let proxy = HaProxy::start(&[backend("a", &a), backend("b", &b)]).await;
-    for name in ["a", "b"] {
-        proxy.wait_up(name, Duration::from_secs(10)).await;
-    }
+    let (a, b, proxy) = pair_behind_haproxy(Path::new(BIN), &url).await;
     let spec = LoadSpec {
         addr: proxy.addr,
         conns: 100,
