@@ -16,6 +16,7 @@ mod contention;
 mod if_match;
 mod memory;
 mod outage;
+mod rollout;
 mod slowloris;
 mod soak;
 

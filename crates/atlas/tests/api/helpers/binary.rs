@@ -50,12 +50,17 @@ pub fn run(args: &[&str], env: &HashMap<String, String>) -> (ExitStatus, String,
 impl BinApp {
     /// Start with `extra` on top of [`base_env`] and wait until it listens.
     pub async fn spawn(extra: &[(&str, &str)]) -> BinApp {
+        Self::spawn_bin(std::path::Path::new(BIN), extra).await
+    }
+
+    /// [`BinApp::spawn`] with another build of atlas (another release, for rollouts).
+    pub async fn spawn_bin(bin: &std::path::Path, extra: &[(&str, &str)]) -> BinApp {
         let mut env = base_env();
         for (k, v) in extra {
             env.insert(k.to_string(), v.to_string());
         }
         let dir = TempDir::new();
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin)
             .env_clear()
             .envs(&env)
             .current_dir(&dir.0)
