@@ -16,7 +16,7 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::Instrument;
 
 use super::availability::Availability;
-use super::DbError;
+use super::{probe, ConnectFailure, Connected, DatabaseUrl, DbError};
 use crate::config::DatabaseConfig;
 
 /// Which engine is behind the pool.
@@ -77,6 +77,9 @@ pub struct Db {
     /// The SQLite file: open connections keep writing to it after it is deleted
     /// (and the data vanishes at the next start), so writes check it is still there.
     sqlite_file: Option<Arc<PathBuf>>,
+    /// PostgreSQL: the URL and time limit for a direct connection that says why
+    /// connecting fails ([`Db::probe`]).
+    direct: Option<(DatabaseUrl, Duration)>,
 }
 
 impl Db {
@@ -130,6 +133,11 @@ impl Db {
             availability: Arc::default(),
             sqlite_file: (backend == Backend::Sqlite && cfg.url.is_none())
                 .then(|| Arc::new(cfg.sqlite_path.clone())),
+            direct: cfg
+                .url
+                .clone()
+                .filter(|u| u.backend() == Backend::Postgres)
+                .map(|u| (u, cfg.acquire_timeout)),
         })
     }
 
@@ -141,6 +149,30 @@ impl Db {
     /// Which engine.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// PostgreSQL: open one connection outside the pool (bounded by
+    /// `database.acquire_timeout`) and report how it went, with the cause in words
+    /// when it fails. `None` on SQLite, where there is nothing to reach.
+    pub async fn probe(&self) -> Option<Result<Connected, ConnectFailure>> {
+        let (url, limit) = self.direct.as_ref()?;
+        Some(probe(url, *limit).await)
+    }
+
+    /// [`Db::probe`], logging a success once at info (`database connected`, with
+    /// the TLS version and cipher).
+    ///
+    /// # Errors
+    /// The probe failed: host, port and the cause in words.
+    pub async fn connect_once(&self) -> Result<(), ConnectFailure> {
+        match self.probe().await {
+            None => Ok(()),
+            Some(Ok(connected)) => {
+                connected.log();
+                Ok(())
+            }
+            Some(Err(failure)) => Err(failure),
+        }
     }
 
     /// Run one named operation with a span (`db.operation.name`), metrics, and

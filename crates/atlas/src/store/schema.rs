@@ -95,6 +95,13 @@ impl Db {
                 path.display()
             ));
         }
+        // With no connection open the pool would only say `PoolTimedOut`; a direct
+        // connection says why (refused, TLS, authentication…).
+        if self.pool().size() == 0 {
+            if let Some(Err(failure)) = self.probe().await {
+                return Err(failure.to_string());
+            }
+        }
         let status = self.schema_status().await.map_err(|e| e.to_string())?;
         self.note_reachable();
         status.verdict()
