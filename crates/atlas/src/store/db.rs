@@ -15,7 +15,10 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::Instrument;
 
+use sqlx::postgres::PgConnectOptions;
+
 use super::availability::Availability;
+use super::diagnosis::Target;
 use super::{probe, ConnectFailure, Connected, DatabaseUrl, DbError};
 use crate::config::DatabaseConfig;
 
@@ -172,6 +175,27 @@ impl Db {
                 Ok(())
             }
             Some(Err(failure)) => Err(failure),
+        }
+    }
+
+    /// A failure in words: on PostgreSQL, one that happened while connecting
+    /// becomes `database host:port: cause`, like the start-up check's.
+    pub fn explain(&self, e: &sqlx::Error) -> String {
+        let connecting = match e {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("28") || c.starts_with("08") || c == "3D000"),
+            _ => false,
+        };
+        let target = self
+            .direct
+            .as_ref()
+            .filter(|_| connecting)
+            .and_then(|(url, _)| PgConnectOptions::from_str(url.expose()).ok());
+        match target {
+            Some(opts) => Target::of(&opts).classify(e).to_string(),
+            None => e.to_string(),
         }
     }
 

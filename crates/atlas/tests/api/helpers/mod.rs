@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 mod binary;
 mod inproc;
+pub mod pg_tls;
 
 pub use binary::{run, run_bounded, BinApp, BIN};
 pub use inproc::TestApp;
@@ -20,6 +21,9 @@ pub struct Endpoints {
 
 impl Endpoints {
     pub fn new(api: &str, admin: &str) -> Self {
+        // reqwest's rustls needs a process-wide provider; a test process that has
+        // not built an in-process app yet has none.
+        podkit::tls::install_default_provider();
         Self {
             api: format!("http://{api}"),
             admin: format!("http://{admin}"),
