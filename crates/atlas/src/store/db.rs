@@ -183,6 +183,7 @@ impl Db {
     pub fn explain(&self, e: &sqlx::Error) -> String {
         let connecting = match e {
             sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Protocol(m) => super::error::closed_before_tls(m),
             sqlx::Error::Database(d) => d
                 .code()
                 .is_some_and(|c| c.starts_with("28") || c.starts_with("08") || c == "3D000"),

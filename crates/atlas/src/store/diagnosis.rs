@@ -93,6 +93,9 @@ impl Target {
                 Some(pg) => self.refusal(pg.code(), pg.message()),
                 None => d.message().to_string(),
             },
+            sqlx::Error::Protocol(m) if super::error::closed_before_tls(m) => {
+                "the server closed the connection before TLS negotiation".into()
+            }
             other => other.to_string(),
         }
     }
@@ -203,6 +206,11 @@ mod tests {
             let line = t.classify(&sqlx::Error::Io(io)).to_string();
             assert!(line.starts_with(want), "case {want}: {line}");
         }
+        let closed = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert_eq!(
+            t.classify(&closed).cause,
+            "the server closed the connection before TLS negotiation"
+        );
         let no_tls = sqlx::Error::Tls("server does not support TLS".into());
         assert_eq!(
             t.classify(&no_tls).to_string(),
