@@ -8,10 +8,11 @@ use podkit::cli::CommonArgs;
 use podkit::client::ClientConfig;
 use podkit::config::duration;
 use podkit::workers::WorkerPoolConfig;
-use podkit::{Loader, SecretUrl};
+use podkit::Loader;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::import::AllowedHost;
+use crate::store::DatabaseUrl;
 
 /// Environment prefix: `ATLAS_SECTION__KEY`.
 pub const ENV_PREFIX: &str = "ATLAS";
@@ -45,15 +46,17 @@ pub fn loader(args: &CommonArgs) -> Loader {
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// `postgres://user:pass@host:5432/db` (env `DATABASE_URL`). Unset → the embedded
-    /// SQLite file at `sqlite_path`.
-    pub url: Option<SecretUrl>,
+    /// SQLite file at `sqlite_path`. Checked at load: the scheme, `sslmode`, and that
+    /// `sslrootcert` / `sslcert` / `sslkey` files can be read.
+    /// `url: postgres://app@db:5432/atlas?sslmode=verify-full&sslrootcert=/etc/atlas/db-ca.pem`
+    pub url: Option<DatabaseUrl>,
     /// The SQLite file used when `url` is unset, created on first run.
     /// `sqlite_path: atlas.db` (relative to the working directory).
     pub sqlite_path: PathBuf,
     /// Pool size. `max_connections: 10`
     pub max_connections: u32,
-    /// Give up waiting for a connection after this; the request gets a 503.
-    /// `acquire_timeout: 3s`
+    /// Give up waiting for a connection after this; the request gets a 503. Also
+    /// bounds the start-up connection check. `acquire_timeout: 3s`
     #[serde(with = "duration")]
     pub acquire_timeout: Duration,
 }

@@ -31,9 +31,14 @@ pub enum Action {
 /// Run a migration command against the configured database.
 ///
 /// # Errors
-/// The database is unreachable or a migration failed (it is rolled back).
+/// The database is unreachable (one line: `database host:port: cause`) or a
+/// migration failed (it is rolled back).
 pub async fn run(config: Arc<Config>, action: Action) -> anyhow::Result<()> {
     let db = Db::connect_lazy(&config.service.database, None)?;
+    if let Err(failure) = db.connect_once().await {
+        db.close().await;
+        return Err(failure.into());
+    }
     let result = match action {
         Action::Up => up(&db).await,
         Action::Down { n } => down(&db, n).await,

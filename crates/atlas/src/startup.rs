@@ -31,15 +31,27 @@ struct ApiDoc;
 #[openapi(paths(routes::timezones::zone))]
 struct ZoneDoc;
 
-/// podkit's start function: connect (lazily), migrate when configured, register the
-/// database readiness check and its shutdown hook, and build the router.
+/// podkit's start function: connect (lazily), check the database with one direct
+/// connection, migrate when configured, register the database readiness check and
+/// its shutdown hook, and build the router.
 ///
 /// # Errors
-/// A bad database URL or a failed migration; the pod exits 1.
+/// The database cannot be reached while `migrate.on_start` is on (the error is the
+/// one line `database host:port: cause`), or a migration failed; the pod exits 1.
 pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
     let cfg = &ctx.config.service;
     let db = Db::connect_lazy(&cfg.database, Some(&ctx.metrics))?;
     tracing::info!(backend = db.backend().name(), url = %podkit::config::redact_url(&cfg.database.connect_url()), "database configured");
+    // One direct connection first: its failure names host, port and cause, where
+    // the pool would only time out.
+    match db.connect_once().await {
+        Ok(()) => {}
+        Err(failure) if cfg.migrate.on_start => return Err(failure.into()),
+        Err(failure) => tracing::warn!(
+            error.message = %failure,
+            "database not reachable; starting anyway (migrate.on_start is false), not ready until it is"
+        ),
+    }
     if cfg.migrate.on_start {
         crate::migrate::up(&db).await?;
     }

@@ -15,8 +15,11 @@ use sqlx::{AnyPool, Executor};
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tracing::Instrument;
 
+use sqlx::postgres::PgConnectOptions;
+
 use super::availability::Availability;
-use super::DbError;
+use super::diagnosis::Target;
+use super::{probe, ConnectFailure, Connected, DatabaseUrl, DbError};
 use crate::config::DatabaseConfig;
 
 /// Which engine is behind the pool.
@@ -77,6 +80,9 @@ pub struct Db {
     /// The SQLite file: open connections keep writing to it after it is deleted
     /// (and the data vanishes at the next start), so writes check it is still there.
     sqlite_file: Option<Arc<PathBuf>>,
+    /// PostgreSQL: the URL and time limit for a direct connection that says why
+    /// connecting fails ([`Db::probe`]).
+    direct: Option<(DatabaseUrl, Duration)>,
 }
 
 impl Db {
@@ -130,6 +136,11 @@ impl Db {
             availability: Arc::default(),
             sqlite_file: (backend == Backend::Sqlite && cfg.url.is_none())
                 .then(|| Arc::new(cfg.sqlite_path.clone())),
+            direct: cfg
+                .url
+                .clone()
+                .filter(|u| u.backend() == Backend::Postgres)
+                .map(|u| (u, cfg.acquire_timeout)),
         })
     }
 
@@ -141,6 +152,52 @@ impl Db {
     /// Which engine.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// PostgreSQL: open one connection outside the pool (bounded by
+    /// `database.acquire_timeout`) and report how it went, with the cause in words
+    /// when it fails. `None` on SQLite, where there is nothing to reach.
+    pub async fn probe(&self) -> Option<Result<Connected, ConnectFailure>> {
+        let (url, limit) = self.direct.as_ref()?;
+        Some(probe(url, *limit).await)
+    }
+
+    /// [`Db::probe`], logging a success once at info (`database connected`, with
+    /// the TLS version and cipher).
+    ///
+    /// # Errors
+    /// The probe failed: host, port and the cause in words.
+    pub async fn connect_once(&self) -> Result<(), ConnectFailure> {
+        match self.probe().await {
+            None => Ok(()),
+            Some(Ok(connected)) => {
+                connected.log();
+                Ok(())
+            }
+            Some(Err(failure)) => Err(failure),
+        }
+    }
+
+    /// A failure in words: on PostgreSQL, one that happened while connecting
+    /// becomes `database host:port: cause`, like the start-up check's.
+    pub fn explain(&self, e: &sqlx::Error) -> String {
+        let connecting = match e {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+            sqlx::Error::Protocol(m) => super::error::closed_before_tls(m),
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("28") || c.starts_with("08") || c == "3D000"),
+            _ => false,
+        };
+        let target = self
+            .direct
+            .as_ref()
+            .filter(|_| connecting)
+            .and_then(|(url, _)| PgConnectOptions::from_str(url.expose()).ok());
+        match target {
+            Some(opts) => Target::of(&opts).classify(e).to_string(),
+            None => e.to_string(),
+        }
     }
 
     /// Run one named operation with a span (`db.operation.name`), metrics, and

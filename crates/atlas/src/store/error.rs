@@ -107,6 +107,7 @@ impl From<sqlx::Error> for DbError {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => DbError::Unavailable(e),
+            sqlx::Error::Protocol(m) if closed_before_tls(m) => DbError::Unavailable(e),
             sqlx::Error::Database(d) => match d.kind() {
                 ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation => DbError::Conflict(e),
                 _ => match verdict(d.as_ref()) {
@@ -119,6 +120,13 @@ impl From<sqlx::Error> for DbError {
             _ => DbError::Unexpected(e),
         }
     }
+}
+
+/// sqlx's reading of a connection closed right after its TLS request (a zero
+/// byte where the server's `S`/`N` answer belongs): an outage, not a bug. sqlx
+/// gives it no error kind of its own, so the text is matched.
+pub(crate) fn closed_before_tls(protocol_message: &str) -> bool {
+    protocol_message.starts_with("unexpected response from SSLRequest: 0x00")
 }
 
 impl DbError {
@@ -170,5 +178,20 @@ pub enum WriteError {
 impl From<sqlx::Error> for WriteError {
     fn from(e: sqlx::Error) -> Self {
         WriteError::Db(e.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression (#12): with TLS compiled in, sqlx's default `sslmode=prefer` asks
+    // for TLS first; a connection dropped at that moment was a 500.
+    #[test]
+    fn a_connection_closed_at_the_tls_request_is_an_outage() {
+        let closed = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert!(matches!(DbError::from(closed), DbError::Unavailable(_)));
+        let garbled = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x48".into());
+        assert!(matches!(DbError::from(garbled), DbError::Unexpected(_)));
     }
 }

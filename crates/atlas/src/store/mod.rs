@@ -3,6 +3,8 @@
 //!
 //! - [`db`]: the pool ([`Db`]), its metrics and spans; [`error`]: failures by
 //!   SQLSTATE / SQLite code; [`schema`]: embedded migrations and schema status.
+//! - [`url`]: `database.url`, validated when the config loads; [`probe`]: one direct
+//!   connection at start-up that says why it failed, in words from [`diagnosis`].
 //! - [`countries`], [`currencies`], [`imports`], [`places`]: the queries, one
 //!   module per table group.
 //!
@@ -15,10 +17,13 @@ mod availability;
 pub mod countries;
 pub mod currencies;
 pub mod db;
+pub mod diagnosis;
 pub mod error;
 pub mod imports;
 pub mod places;
+pub mod probe;
 pub mod schema;
+pub mod url;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,8 +31,11 @@ use std::pin::Pin;
 use sqlx::{Any, Transaction};
 
 pub use db::{Backend, Db};
+pub use diagnosis::ConnectFailure;
 pub use error::{DbError, WriteError};
+pub use probe::{probe, Connected};
 pub use schema::{expected_version, migration_count, migrator, SchemaStatus};
+pub use url::DatabaseUrl;
 
 /// One page of a list.
 #[derive(Debug)]

@@ -95,7 +95,15 @@ impl Db {
                 path.display()
             ));
         }
-        let status = self.schema_status().await.map_err(|e| e.to_string())?;
+        // With no idle connection the pool may be failing to open one, and would
+        // say only `PoolTimedOut` after its acquire timeout; a direct connection
+        // says why (refused, TLS, authentication…) at once.
+        if self.pool().num_idle() == 0 {
+            if let Some(Err(failure)) = self.probe().await {
+                return Err(failure.to_string());
+            }
+        }
+        let status = self.schema_status().await.map_err(|e| self.explain(&e))?;
         self.note_reachable();
         status.verdict()
     }

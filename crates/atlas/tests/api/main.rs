@@ -13,6 +13,7 @@ mod serving;
 mod db;
 mod countries;
 mod currencies;
+mod db_connect;
 mod flags;
 mod imports;
 mod migrations;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use tracing::error;
 
 use super::context::Context;
-use super::pod::Pod;
+use super::pod::{Pod, PodError};
 use super::signals::Signals;
 use crate::build::BuildInfo;
 use crate::cli::KitCommand;
@@ -92,15 +92,19 @@ where
             Err(code) => return code,
         };
         let result = rt.block_on(task(Arc::new(this.config)));
-        let code = match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                error!(error.message = %format!("{e:#}"), "task failed");
+        let failure = result.err().map(|e| format!("{e:#}"));
+        if let Some(message) = &failure {
+            error!(error.message = %message, "task failed");
+        }
+        telemetry.flush();
+        match failure {
+            None => ExitCode::SUCCESS,
+            Some(message) => {
+                // After the flush, so the reason is the last line on stderr.
+                eprintln!("{}", one_line(&message));
                 ExitCode::FAILURE
             }
-        };
-        telemetry.flush();
-        code
+        }
     }
 
     fn prepare(&self) -> Result<(tokio::runtime::Runtime, Arc<Telemetry>), ExitCode> {
@@ -145,7 +149,16 @@ where
             };
             match pod.run_until(start, signals.first()).await {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(_) => ExitCode::FAILURE,
+                Err(e) => {
+                    // The JSON log has it too; stderr is where a person (or
+                    // `kubectl logs --previous`) looks first for why a pod died.
+                    let message = match e {
+                        PodError::Start(m) => m,
+                        other => other.to_string(),
+                    };
+                    eprintln!("{}", one_line(&message));
+                    ExitCode::FAILURE
+                }
             }
         });
         telemetry.flush();
@@ -153,4 +166,10 @@ where
         rt.shutdown_timeout(Duration::from_millis(500));
         code
     }
+}
+
+/// A message as one line: line breaks inside (a multi-line driver error) become
+/// spaces, so the last line of stderr is the whole reason.
+fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }
