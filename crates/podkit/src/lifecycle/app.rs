@@ -11,7 +11,7 @@ use serde::Serialize;
 use tracing::error;
 
 use super::context::Context;
-use super::pod::Pod;
+use super::pod::{Pod, PodError};
 use super::signals::Signals;
 use crate::build::BuildInfo;
 use crate::cli::KitCommand;
@@ -145,6 +145,7 @@ where
             };
             match pod.run_until(start, signals.first()).await {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(PodError::Config(e)) => exit_config_error(e),
                 Err(_) => ExitCode::FAILURE,
             }
         });
