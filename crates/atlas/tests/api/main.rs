@@ -14,6 +14,7 @@ mod db;
 mod countries;
 mod currencies;
 mod flags;
+mod health;
 mod imports;
 mod migrations;
 mod places;
