@@ -383,8 +383,8 @@ mod tests {
         h
     }
 
-    fn down() -> impl Future<Output = Result<(), String>> {
-        async { Err("connection refused".into()) }
+    async fn down() -> Result<(), String> {
+        Err("connection refused".into())
     }
 
     #[tokio::test]
