@@ -4,6 +4,7 @@
 
 use axum::routing::get;
 use axum::Router;
+use podkit::health::Role;
 use podkit::Context;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -32,8 +33,9 @@ struct ApiDoc;
 struct ZoneDoc;
 
 /// podkit's start function: connect (lazily), check the database with one direct
-/// connection, migrate when configured, register the database readiness check and
-/// its shutdown hook, and build the router.
+/// connection, migrate when configured, register the readiness checks (`database`
+/// report-only, `schema` and `places` gating) and the pool's shutdown hook, and
+/// build the router.
 ///
 /// # Errors
 /// The database cannot be reached while `migrate.on_start` is on (the error is the
@@ -49,16 +51,33 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
         Err(failure) if cfg.migrate.on_start => return Err(failure.into()),
         Err(failure) => tracing::warn!(
             error.message = %failure,
-            "database not reachable; starting anyway (migrate.on_start is false), not ready until it is"
+            "database not reachable; starting anyway (migrate.on_start is false): database calls answer 503 and /readyz reports it until it is back"
         ),
     }
     if cfg.migrate.on_start {
         crate::migrate::up(&db).await?;
     }
+    // Every replica shares the database, so its outage must not pull them all out
+    // of the Service: it is reported, and the calls that need it answer 503 +
+    // Retry-After. A schema this binary cannot serve still gates readiness.
     let check = db.clone();
-    ctx.health.add_check("database", move || {
+    ctx.health
+        .add_check_with("database", Role::ReportOnly, move || {
+            let db = check.clone();
+            async move { db.check().await }
+        });
+    let (check, budget) = (db.clone(), ctx.config.kit.health.check_timeout / 2);
+    ctx.health.add_check("schema", move || {
         let db = check.clone();
-        async move { db.check().await }
+        // Only a schema the database shows to be wrong fails here. Unreachable or
+        // slow is the `database` check's to report, so this one gives up before
+        // `check_timeout` would turn a silent network into a gating failure.
+        async move {
+            match tokio::time::timeout(budget, db.schema_status()).await {
+                Ok(Ok(status)) => status.verdict(),
+                _ => Ok(()),
+            }
+        }
     });
     let hook = db.clone();
     ctx.on_shutdown("database pool", move || async move { hook.close().await });

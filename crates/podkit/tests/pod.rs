@@ -204,3 +204,83 @@ async fn dropping_a_running_pod_closes_both_ports() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+fn config_with(vars: &[(&str, &str)]) -> Config<NoSettings> {
+    let mut env = vec![
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("ADMIN_PORT", "0"),
+        ("LOG_LEVEL", "warn"),
+        ("PODTEST_SHUTDOWN__DRAIN_DELAY", "0s"),
+        ("PODTEST_HEALTH__CACHE_TTL", "0s"),
+    ];
+    env.extend_from_slice(vars);
+    Loader::new("PODTEST").with_env(env).load().unwrap()
+}
+
+#[tokio::test]
+async fn a_health_override_naming_no_registered_check_fails_start_up_naming_the_key() {
+    let config = config_with(&[("PODTEST_HEALTH__CHECKS__DATABSE__GATES_READINESS", "true")]);
+    let pod = Pod::bind(BUILD, config).await.unwrap();
+    let result = pod
+        .run_until(
+            |ctx| async move {
+                ctx.health.add_check("database", || async { Ok(()) });
+                Ok::<_, std::convert::Infallible>(routes())
+            },
+            std::future::pending::<()>(),
+        )
+        .await;
+    let Err(err @ PodError::Config(_)) = result else {
+        panic!("a config error: {result:?}");
+    };
+    let msg = err.to_string();
+    assert!(
+        msg.contains("`health.checks.databse`") && msg.contains("`database`"),
+        "{msg}"
+    );
+}
+
+/// Liveness answers from the process alone: every check failing, gating or not,
+/// leaves `/livez` and `/healthz` at 200 while `/readyz` says why it is 503.
+#[tokio::test]
+async fn liveness_stays_200_while_every_check_fails() {
+    use podkit::health::Role;
+    let pod = Pod::bind(BUILD, config_with(&[])).await.unwrap();
+    let admin = pod.admin_addr();
+    let _running = tokio::spawn(pod.run_until(
+        |ctx| async move {
+            ctx.health
+                .add_check("index", || async { Err("not loaded".into()) });
+            ctx.health
+                .add_check_with("database", Role::ReportOnly, || async {
+                    Err("connection refused".into())
+                });
+            Ok::<_, std::convert::Infallible>(routes())
+        },
+        std::future::pending::<()>(),
+    ));
+    podkit::tls::install_default_provider();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while status(&client, format!("http://{admin}/startupz")).await != 200 {
+        assert!(Instant::now() < deadline, "never started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let ready = client
+        .get(format!("http://{admin}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "not_ready", "{body}");
+    assert_eq!(body["degraded"], serde_json::json!(["database"]), "{body}");
+    for path in ["/livez", "/healthz"] {
+        assert_eq!(
+            status(&client, format!("http://{admin}{path}")).await,
+            200,
+            "{path}"
+        );
+    }
+}

@@ -15,6 +15,7 @@ mod countries;
 mod currencies;
 mod db_connect;
 mod flags;
+mod health;
 mod imports;
 mod migrations;
 mod places;

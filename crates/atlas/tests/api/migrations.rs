@@ -208,6 +208,8 @@ async fn a_database_outage_is_503_with_retry_after_and_recovers_by_itself() {
         ("DATABASE_URL", via.as_str()),
         ("ATLAS_HEALTH__CACHE_TTL", "0s"),
         ("ATLAS_DATABASE__ACQUIRE_TIMEOUT", "1s"),
+        // Gating is opt-in since #13; this test is about the gated recovery.
+        ("ATLAS_HEALTH__CHECKS__DATABASE__GATES_READINESS", "true"),
     ])
     .await;
     assert_eq!(app.get("/api/v1/countries/PT").await.status(), 200);

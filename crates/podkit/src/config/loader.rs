@@ -440,6 +440,18 @@ mod tests {
                 "server.bogus",
                 "environment variable `ATLAS_SERVER__BOGUS`",
             ),
+            (
+                "ATLAS_HEALTH__CHECKS__DATABASE__GATES",
+                "true",
+                "health.checks.database.gates",
+                "environment variable `ATLAS_HEALTH__CHECKS__DATABASE__GATES`",
+            ),
+            (
+                "ATLAS_HEALTH__CHECKS__DATABASE__GATES_READINESS",
+                "maybe",
+                "health.checks.database.gates_readiness",
+                "environment variable `ATLAS_HEALTH__CHECKS__DATABASE__GATES_READINESS`",
+            ),
         ];
         for (var, value, key, source) in cases {
             let msg = err(loader(&[(var, value)]));
@@ -450,6 +462,18 @@ mod tests {
             assert!(msg.contains(source), "case {var}={value}: {msg}");
             assert!(!msg.contains('\n'), "case {var}={value}: one line: {msg}");
         }
+    }
+
+    #[test]
+    fn health_check_roles_come_from_the_file_and_the_environment_wins() {
+        let f = yaml_file(
+            "health:\n  checks:\n    database: {gates_readiness: true}\n    places: {gates_readiness: true}\n",
+        );
+        let env = [("ATLAS_HEALTH__CHECKS__PLACES__GATES_READINESS", "false")];
+        let cfg = loader(&env).file(Some(f.0.clone())).load::<Svc>().unwrap();
+        let gates = |name: &str| cfg.kit.health.checks[name].gates_readiness;
+        assert_eq!(gates("database"), Some(true));
+        assert_eq!(gates("places"), Some(false), "the environment wins");
     }
 
     #[test]

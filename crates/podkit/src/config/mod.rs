@@ -50,7 +50,7 @@ pub use log::{Level, LogConfig, LogFormat, SinkConfig, SinkKind};
 pub use metrics::{MetricFamilies, MetricsConfig};
 pub use otel::{OtelConfig, OtlpProtocol};
 pub use secret::{redact_url, Secret, SecretUrl};
-pub use server::{AdminConfig, HealthConfig, ServerConfig, ShutdownConfig};
+pub use server::{AdminConfig, CheckConfig, HealthConfig, ServerConfig, ShutdownConfig};
 pub use units::{byte_size, duration};
 
 use serde::{Deserialize, Serialize};

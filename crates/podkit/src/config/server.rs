@@ -1,6 +1,7 @@
 //! `server:`, `admin:`, `shutdown:` and `health:`: how the pod listens, stops and
 //! answers its probes.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -130,6 +131,11 @@ pub struct HealthConfig {
     /// Reuse a result this long, so probe storms stay cheap. `cache_ttl: 1s`
     #[serde(with = "duration")]
     pub cache_ttl: Duration,
+    /// Per-check overrides of what the service registered, by check name. A name no
+    /// check registers fails start-up, so a typo cannot silently do nothing.
+    /// `checks: {database: {gates_readiness: true}}`
+    /// (env `ATLAS_HEALTH__CHECKS__DATABASE__GATES_READINESS=true`)
+    pub checks: BTreeMap<String, CheckConfig>,
 }
 
 impl Default for HealthConfig {
@@ -137,6 +143,18 @@ impl Default for HealthConfig {
         Self {
             check_timeout: Duration::from_secs(2),
             cache_ttl: Duration::from_secs(1),
+            checks: BTreeMap::new(),
         }
     }
+}
+
+/// `health.checks.<name>:` — one readiness check's settings.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CheckConfig {
+    /// `true`: a failure turns `/readyz` 503. `false`: a failure is only reported
+    /// (in `/readyz` under `degraded`, and in metrics). Unset: the role the service
+    /// registered the check with. `gates_readiness: false`
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gates_readiness: Option<bool>,
 }

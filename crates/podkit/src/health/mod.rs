@@ -5,9 +5,21 @@
 //! concurrently, each under `health.check_timeout`, and caches the report for
 //! `health.cache_ttl` so a storm of probes costs one round of checks. Once shutdown
 //! begins, readiness is 503 at once without running anything.
+//!
+//! Each check has a [`Role`]: a gating check's failure turns `/readyz` 503; a
+//! report-only check's failure is listed under `degraded` and in the
+//! `health_check_status` gauge while the pod stays in traffic. The service picks
+//! the default when it registers the check; `health.checks.<name>.gates_readiness`
+//! overrides it, and [`Health::check_overrides`] rejects overrides naming no check.
+//!
+//! # Layout
+//!
+//! - this file: [`Health`], the shared state, its cache and its gauges;
+//! - `check`: [`Role`] and how one check is run and timed;
+//! - `report`: [`ReadinessReport`] and [`CheckReport`], the `/readyz` body;
+//! - `probe`: the `probe` subcommand's client.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,24 +28,21 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use prometheus::{IntGauge, IntGaugeVec};
-use serde::Serialize;
 use tokio::sync::Mutex;
 
-use crate::config::HealthConfig;
+use crate::config::{ConfigError, HealthConfig};
 use crate::telemetry::metrics::{Metrics, MetricsError};
 
+mod check;
 pub mod probe;
+mod report;
+
+pub use check::Role;
+use check::{CheckFn, NamedCheck};
+pub use report::{CheckReport, ReadinessReport};
 
 /// The longest a failed readiness report is reused.
 const FAILURE_TTL: Duration = Duration::from_millis(100);
-
-type CheckFn =
-    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
-
-struct NamedCheck {
-    name: String,
-    run: CheckFn,
-}
 
 /// The pod's health state, shared by the lifecycle, the admin router and the service.
 #[derive(Clone)]
@@ -53,37 +62,8 @@ struct Inner {
 #[derive(Clone)]
 struct HealthMetrics {
     check: IntGaugeVec,
+    gating: IntGaugeVec,
     ready: IntGauge,
-}
-
-/// Outcome of one check.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckReport {
-    /// The check's name (`database`).
-    pub name: String,
-    /// `pass` or `fail`.
-    pub status: &'static str,
-    /// How long it took, in milliseconds.
-    pub duration_ms: f64,
-    /// Why it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// The body of `/readyz`.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReadinessReport {
-    /// `ready`, `not_ready`, `starting` or `shutting_down`.
-    pub status: &'static str,
-    /// Every registered check.
-    pub checks: Vec<CheckReport>,
-}
-
-impl ReadinessReport {
-    /// Whether the pod should receive traffic.
-    pub fn is_ready(&self) -> bool {
-        self.status == "ready"
-    }
 }
 
 impl Health {
@@ -97,6 +77,11 @@ impl Health {
                 check: m.gauge_vec(
                     "health_check_status",
                     "Result of the last run of a readiness check: 1 pass, 0 fail.",
+                    &["check"],
+                )?,
+                gating: m.gauge_vec(
+                    "health_check_gating",
+                    "Whether a failure of this check turns readiness off: 1 gating, 0 report-only.",
                     &["check"],
                 )?,
                 ready: m.gauge(
@@ -118,7 +103,8 @@ impl Health {
         })
     }
 
-    /// Register a readiness check: `Ok` passes, `Err(reason)` fails.
+    /// Register a gating readiness check: `Ok` passes, `Err(reason)` fails and
+    /// turns `/readyz` 503. Same as [`Health::add_check_with`] with [`Role::Gating`].
     ///
     /// ```no_run
     /// # let health = podkit::Health::build(&Default::default(), None).unwrap();
@@ -129,13 +115,70 @@ impl Health {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
+        self.add_check_with(name, Role::Gating, check);
+    }
+
+    /// Register a readiness check with a default [`Role`], which
+    /// `health.checks.<name>.gates_readiness` overrides. Register checks in the
+    /// start function: overrides are validated when it returns.
+    ///
+    /// ```no_run
+    /// # let health = podkit::Health::build(&Default::default(), None).unwrap();
+    /// use podkit::health::Role;
+    /// health.add_check_with("database", Role::ReportOnly, || async { Ok(()) });
+    /// ```
+    pub fn add_check_with<F, Fut>(&self, name: &str, role: Role, check: F)
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
         let run: CheckFn = Arc::new(move || Box::pin(check()));
+        let configured = self.inner.config.checks.get(name);
+        let role = role.resolve(configured.and_then(|c| c.gates_readiness));
+        if let Some(m) = &self.inner.metrics {
+            m.gating
+                .with_label_values(&[name])
+                .set(i64::from(role == Role::Gating));
+        }
         // Invariant: the lock is never held across a panic-prone call.
         let mut checks = self.inner.checks.write().unwrap_or_else(|e| e.into_inner());
         checks.push(Arc::new(NamedCheck {
             name: name.into(),
+            role,
             run,
         }));
+    }
+
+    /// Every `health.checks.<name>` names a registered check.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the first unknown key and the registered
+    /// checks: a typo must fail start-up rather than silently change nothing.
+    pub fn check_overrides(&self) -> Result<(), ConfigError> {
+        let checks = self.inner.checks.read().unwrap_or_else(|e| e.into_inner());
+        let known: Vec<&str> = checks.iter().map(|c| c.name.as_str()).collect();
+        let Some(unknown) = self
+            .inner
+            .config
+            .checks
+            .keys()
+            .find(|k| !known.contains(&k.as_str()))
+        else {
+            return Ok(());
+        };
+        let listed: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+        Err(ConfigError::Invalid {
+            key: format!("health.checks.{unknown}"),
+            source_name: "configuration".into(),
+            reason: format!(
+                "no readiness check is named `{unknown}`; registered: {}",
+                if listed.is_empty() {
+                    "none".to_string()
+                } else {
+                    listed.join(", ")
+                }
+            ),
+        })
     }
 
     /// Start-up work is done: `/startupz` turns 200 and readiness may follow.
@@ -164,10 +207,7 @@ impl Health {
     /// Run (or reuse) the readiness checks.
     pub async fn readiness(&self) -> ReadinessReport {
         if self.is_shutting_down() {
-            return ReadinessReport {
-                status: "shutting_down",
-                checks: Vec::new(),
-            };
+            return ReadinessReport::shutting_down();
         }
         // Holding the lock while checking makes concurrent probes wait for one run
         // instead of starting their own.
@@ -209,41 +249,16 @@ impl Health {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         let timeout = self.inner.config.check_timeout;
-        let runs = checks.iter().map(|c| run_one(c, timeout));
+        let runs = checks.iter().map(|c| c.run(timeout));
         let results = futures_util::future::join_all(runs).await;
         if let Some(m) = &self.inner.metrics {
             for r in &results {
                 m.check
                     .with_label_values(&[&r.name])
-                    .set(i64::from(r.status == "pass"));
+                    .set(i64::from(r.passed()));
             }
         }
-        let ok = results.iter().all(|r| r.status == "pass");
-        ReadinessReport {
-            status: if ok { "ready" } else { "not_ready" },
-            checks: results,
-        }
-    }
-}
-
-async fn run_one(check: &NamedCheck, timeout: Duration) -> CheckReport {
-    let start = Instant::now();
-    let outcome = match tokio::time::timeout(timeout, (check.run)()).await {
-        Ok(r) => r,
-        Err(_) => Err(format!(
-            "timed out after {}",
-            humantime::format_duration(timeout)
-        )),
-    };
-    let duration_ms = start.elapsed().as_secs_f64() * 1000.0;
-    if let Err(e) = &outcome {
-        tracing::warn!(check = %check.name, error.message = %e, "readiness check failed");
-    }
-    CheckReport {
-        name: check.name.clone(),
-        status: if outcome.is_ok() { "pass" } else { "fail" },
-        duration_ms,
-        error: outcome.err(),
+        ReadinessReport::from_checks(results)
     }
 }
 
@@ -256,6 +271,7 @@ mod tests {
         let cfg = HealthConfig {
             check_timeout: Duration::from_millis(100),
             cache_ttl: ttl,
+            ..Default::default()
         };
         Health::build(&cfg, None).unwrap()
     }
@@ -345,6 +361,102 @@ mod tests {
             h.readiness().await.is_ready(),
             "a success is reused for the TTL"
         );
+    }
+
+    fn health_with(overrides: &[(&str, bool)], metrics: Option<&Metrics>) -> Health {
+        let checks = overrides
+            .iter()
+            .map(|(name, gates)| {
+                let c = crate::config::CheckConfig {
+                    gates_readiness: Some(*gates),
+                };
+                (name.to_string(), c)
+            })
+            .collect();
+        let cfg = HealthConfig {
+            cache_ttl: Duration::ZERO,
+            checks,
+            ..Default::default()
+        };
+        let h = Health::build(&cfg, metrics).unwrap();
+        h.mark_started();
+        h
+    }
+
+    async fn down() -> Result<(), String> {
+        Err("connection refused".into())
+    }
+
+    #[tokio::test]
+    async fn a_failing_report_only_check_keeps_the_pod_ready_and_is_listed_as_degraded() {
+        let h = health_with(&[], None);
+        h.add_check("places", || async { Ok(()) });
+        h.add_check_with("database", Role::ReportOnly, down);
+        let r = h.readiness().await;
+        assert!(r.is_ready(), "{r:?}");
+        assert_eq!(r.degraded, ["database"]);
+        let db = r.checks.iter().find(|c| c.name == "database").unwrap();
+        assert_eq!((db.status, db.gating), ("fail", false));
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["checks"][0]["gating"], true, "{json}");
+    }
+
+    #[tokio::test]
+    async fn config_overrides_the_role_the_service_registered() {
+        let cases = [
+            (
+                "report-only made gating",
+                Role::ReportOnly,
+                true,
+                "not_ready",
+            ),
+            ("gating made report-only", Role::Gating, false, "ready"),
+        ];
+        for (case, registered, gates, expected) in cases {
+            let h = health_with(&[("database", gates)], None);
+            h.add_check_with("database", registered, down);
+            let r = h.readiness().await;
+            assert_eq!(r.status, expected, "{case}");
+            assert_eq!(r.checks[0].gating, gates, "{case}");
+        }
+    }
+
+    #[test]
+    fn an_override_naming_no_registered_check_is_a_config_error_naming_the_key() {
+        let h = health_with(&[("databse", false)], None);
+        h.add_check_with("database", Role::ReportOnly, down);
+        h.add_check("places", || async { Ok(()) });
+        let err = h.check_overrides().unwrap_err().to_string();
+        assert!(err.contains("`health.checks.databse`"), "{err}");
+        assert!(err.contains("`database`, `places`"), "{err}");
+        let ok = health_with(&[("database", true)], None);
+        ok.add_check_with("database", Role::ReportOnly, down);
+        assert!(ok.check_overrides().is_ok());
+    }
+
+    #[tokio::test]
+    async fn gauges_show_each_checks_status_and_whether_it_gates() {
+        let build = crate::BuildInfo {
+            name: "t",
+            release: "0",
+            commit: "c",
+            build_time: "b",
+        };
+        let m = Metrics::build(&Default::default(), &build).unwrap();
+        let h = health_with(&[], Some(&m));
+        h.add_check("places", || async { Ok(()) });
+        h.add_check_with("database", Role::ReportOnly, down);
+        assert!(h.readiness().await.is_ready());
+        let text = m.render();
+        for line in [
+            "health_check_status{check=\"database\"} 0",
+            "health_check_status{check=\"places\"} 1",
+            "health_check_gating{check=\"database\"} 0",
+            "health_check_gating{check=\"places\"} 1",
+            "health_ready 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
     }
 
     #[tokio::test]

@@ -149,6 +149,7 @@ where
             };
             match pod.run_until(start, signals.first()).await {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(PodError::Config(e)) => exit_config_error(e),
                 Err(e) => {
                     // The JSON log has it too; stderr is where a person (or
                     // `kubectl logs --previous`) looks first for why a pod died.

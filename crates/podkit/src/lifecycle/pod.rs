@@ -18,7 +18,7 @@ use super::phases;
 use super::serve::{serve_until, ServeOptions};
 use crate::admin::{self, AdminState};
 use crate::build::BuildInfo;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::health::Health;
 use crate::http::{self, HttpLayerConfig, Observe};
 use crate::telemetry::metrics::{HttpServerMetrics, Metrics, MetricsError};
@@ -44,6 +44,10 @@ pub enum PodError {
     /// The service's start function failed.
     #[error("start-up failed: {0}")]
     Start(String),
+    /// Configuration that only start-up can check is wrong (a
+    /// `health.checks.<name>` naming no registered check).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// The API server ended without being asked to.
     #[error("the API server stopped unexpectedly: {0}")]
     Server(String),
@@ -181,8 +185,8 @@ where
     /// without serving.
     ///
     /// # Errors
-    /// The start function failed, or the API server ended by itself; the hooks
-    /// have run either way.
+    /// The start function failed, a `health.checks.<name>` names no check it
+    /// registered, or the API server ended by itself; the hooks have run either way.
     pub async fn run_until<F, Fut, E>(
         self,
         start: F,
@@ -206,7 +210,15 @@ where
         tokio::pin!(shutdown);
         let outcome = tokio::select! {
             r = start(ctx.clone()) => match r {
-                Ok(router) => parts.serve_api(api, router, &ctx, shutdown).await,
+                Ok(router) => match parts.health.check_overrides() {
+                    Ok(()) => parts.serve_api(api, router, &ctx, shutdown).await,
+                    Err(e) => {
+                        error!(phase = "failed", error.message = %e, "start-up failed");
+                        parts.health.mark_shutting_down();
+                        ctx.stop_background();
+                        Err(PodError::Config(e))
+                    }
+                },
                 Err(e) => {
                     error!(phase = "failed", error.message = %format!("{e:#}"), "start-up failed");
                     Err(PodError::Start(format!("{e:#}")))
