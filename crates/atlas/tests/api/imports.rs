@@ -37,6 +37,17 @@ async fn post(
         .unwrap()
 }
 
+/// `POST /api/v1/imports` of a URL import.
+async fn post_url(app: &Endpoints, url: &str) -> reqwest::Response {
+    post(
+        app,
+        json!({ "url": url }).to_string().into(),
+        "application/json",
+        "",
+    )
+    .await
+}
+
 async fn json_and_csv_imports_land_whole_or_not_at_all(app: &TestApp, _: &TestDb) {
     let body = json!({
         "currencies": [{"code": "XQA", "numeric": "001", "name": "Quatloo", "minor_units": 2}],
@@ -209,13 +220,7 @@ async fn url_imports_need_an_allowed_host_and_retry_until_the_source_recovers() 
     )
     .await;
     assert_eq!(res.status(), 403, "a host not on the list");
-    let res = post(
-        &app,
-        json!({"url": url}).to_string().into(),
-        "application/json",
-        "",
-    )
-    .await;
+    let res = post_url(&app, &url).await;
     assert_eq!(res.status(), 202);
     let job = wait_done(&app, res.headers()["location"].to_str().unwrap()).await;
     assert_eq!(job["status"], "succeeded", "{job}");
@@ -241,13 +246,7 @@ async fn a_full_queue_answers_429_with_retry_after() {
     .await;
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let res = post(
-            &app,
-            json!({"url": url}).to_string().into(),
-            "application/json",
-            "",
-        )
-        .await;
+        let res = post_url(&app, &url).await;
         if res.status() == 429 {
             assert_eq!(res.headers()["retry-after"], "2");
             assert_eq!(res.headers()["content-type"], "application/problem+json");
@@ -435,16 +434,7 @@ async fn a_bare_allowed_host_allows_only_its_default_port() {
         "[127.0.0.1, example.org:8080]",
     )])
     .await;
-    let (status, p) = problem(
-        post(
-            &app,
-            json!({"url": url}).to_string().into(),
-            "application/json",
-            "",
-        )
-        .await,
-    )
-    .await;
+    let (status, p) = problem(post_url(&app, &url).await).await;
     assert_eq!(status, 403, "{p}");
     let detail = p["detail"].as_str().unwrap();
     assert!(detail.contains("default port"), "{p}");
@@ -467,16 +457,7 @@ async fn url_imports_never_reach_the_services_own_ports() {
         format!("http://127.0.0.1:{api}/api/v1/countries"),
     ];
     for url in urls {
-        let (status, p) = problem(
-            post(
-                &app,
-                json!({"url": url}).to_string().into(),
-                "application/json",
-                "",
-            )
-            .await,
-        )
-        .await;
+        let (status, p) = problem(post_url(&app, &url).await).await;
         assert_eq!(status, 403, "case {url}: {p}");
         assert!(
             p["detail"].as_str().unwrap().contains("own port"),
@@ -549,13 +530,7 @@ async fn https_imports_trust_imports_client_tls_ca_file_and_say_why_without_it()
         ("ATLAS_IMPORTS__CLIENT__TLS__CA_FILE", ca.as_str()),
     ];
     let app = TestApp::spawn(&trusting).await;
-    let res = post(
-        &app,
-        json!({"url": url}).to_string().into(),
-        "application/json",
-        "",
-    )
-    .await;
+    let res = post_url(&app, &url).await;
     assert_eq!(res.status(), 202);
     let job = wait_done(&app, res.headers()["location"].to_str().unwrap()).await;
     assert_eq!(job["status"], "succeeded", "{job}");
@@ -564,13 +539,7 @@ async fn https_imports_trust_imports_client_tls_ca_file_and_say_why_without_it()
     drop(app);
 
     let app = TestApp::spawn(&trusting[..1]).await;
-    let res = post(
-        &app,
-        json!({"url": url}).to_string().into(),
-        "application/json",
-        "",
-    )
-    .await;
+    let res = post_url(&app, &url).await;
     let job = wait_done(&app, res.headers()["location"].to_str().unwrap()).await;
     assert_eq!(job["status"], "failed", "{job}");
     let message = job["message"].as_str().unwrap();
