@@ -39,6 +39,16 @@ fn an_http_collector_from_another_ca_gets_nothing_and_costs_requests_nothing() {
 }
 
 #[test]
+fn a_grpc_collector_dialled_by_another_name_gets_nothing() {
+    run_scenario("tls-wrong-host-grpc");
+}
+
+#[test]
+fn an_http_collector_dialled_by_another_name_gets_nothing() {
+    run_scenario("tls-wrong-host-http");
+}
+
+#[test]
 fn an_mtls_grpc_collector_gets_spans_from_the_otel_client_certificate() {
     run_scenario("mtls-grpc");
 }
@@ -67,8 +77,10 @@ pub fn scenario(name: &str, python: &str) {
         "tls-http" => delivers("http/protobuf", python, false),
         "mtls-grpc" => delivers("grpc", python, true),
         "mtls-http" => delivers("http/protobuf", python, true),
-        "tls-wrong-ca-grpc" => refuses_an_unknown_ca("grpc", python),
-        "tls-wrong-ca-http" => refuses_an_unknown_ca("http/protobuf", python),
+        "tls-wrong-ca-grpc" => refuses("grpc", python, Refusal::UnknownCa),
+        "tls-wrong-ca-http" => refuses("http/protobuf", python, Refusal::UnknownCa),
+        "tls-wrong-host-grpc" => refuses("grpc", python, Refusal::WrongHost),
+        "tls-wrong-host-http" => refuses("http/protobuf", python, Refusal::WrongHost),
         "tls-missing-certificate" => missing_certificate(),
         other => panic!("unknown scenario {other}"),
     }
@@ -102,11 +114,16 @@ impl TlsReceiver {
 
     /// `OTEL_*` for an https endpoint of this receiver, trusting `ca_file`.
     fn env(&self, protocol: &str, ca_file: &Path) -> Vec<(&'static str, String)> {
+        self.env_at("localhost", protocol, ca_file)
+    }
+
+    /// The same, dialling the receiver as `host`.
+    fn env_at(&self, host: &str, protocol: &str, ca_file: &Path) -> Vec<(&'static str, String)> {
         let port = match protocol {
             "grpc" => self.receiver.grpc_port,
             _ => self.receiver.http_port,
         };
-        let mut env = otel_env(format!("https://localhost:{port}"), protocol);
+        let mut env = otel_env(format!("https://{host}:{port}"), protocol);
         env.push((
             "OTEL_EXPORTER_OTLP_CERTIFICATE",
             ca_file.display().to_string(),
@@ -145,11 +162,26 @@ fn delivers(protocol: &str, python: &str, mtls: bool) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn refuses_an_unknown_ca(protocol: &str, python: &str) {
+/// Why the exporter must refuse the collector.
+#[derive(Clone, Copy, Debug)]
+enum Refusal {
+    /// Its certificate comes from a CA the exporter does not trust.
+    UnknownCa,
+    /// It is dialled as 127.0.0.1; its certificate names only `localhost`.
+    WrongHost,
+}
+
+fn refuses(protocol: &str, python: &str, why: Refusal) {
     let dir = scratch_dir();
     let tls = TlsReceiver::start(python, &dir, false);
-    let other = Ca::new("some other CA").write(&dir, "other-ca.pem");
-    let pod = Pod::start(&dir, &tls.env(protocol, &other));
+    let env = match why {
+        Refusal::UnknownCa => {
+            let other = Ca::new("some other CA").write(&dir, "other-ca.pem");
+            tls.env(protocol, &other)
+        }
+        Refusal::WrongHost => tls.env_at("127.0.0.1", protocol, &tls.ca_file),
+    };
+    let pod = Pod::start(&dir, &env);
 
     let mut slowest = Duration::ZERO;
     for i in 0..20 {
@@ -159,12 +191,12 @@ fn refuses_an_unknown_ca(protocol: &str, python: &str) {
         // Spread over a few batch intervals, so exports fail while requests run.
         std::thread::sleep(Duration::from_millis(100));
     }
-    eprintln!("{protocol} collector from another CA: slowest request {slowest:?}");
+    eprintln!("{protocol} collector refused ({why:?}): slowest request {slowest:?}");
     assert!(slowest < Duration::from_millis(500), "{slowest:?}");
 
     let log = pod.log.clone();
     let stopped_in = pod.stop();
-    eprintln!("{protocol} collector from another CA: stopped in {stopped_in:?}");
+    eprintln!("{protocol} collector refused ({why:?}): stopped in {stopped_in:?}");
     assert!(
         stopped_in < podkit::telemetry::otel::SHUTDOWN_BUDGET + Duration::from_secs(2),
         "stop took {stopped_in:?}"
@@ -185,11 +217,18 @@ fn refuses_an_unknown_ca(protocol: &str, python: &str) {
     assert_eq!(failures.len(), 1, "logged once: {failures:#?}");
     // tonic names the refusal itself; the HTTP exporter says "network error", so
     // podkit adds the certificate's refusal in words.
-    let (field, want) = match protocol {
-        "grpc" => ("error.message", "invalid peer certificate: UnknownIssuer"),
-        _ => (
+    let (field, want) = match (protocol, why) {
+        ("grpc", Refusal::UnknownCa) => {
+            ("error.message", "invalid peer certificate: UnknownIssuer")
+        }
+        ("grpc", Refusal::WrongHost) => ("error.message", "not valid for name"),
+        (_, Refusal::UnknownCa) => (
             "error.cause",
             "TLS: the server's certificate is signed by an unknown CA",
+        ),
+        (_, Refusal::WrongHost) => (
+            "error.cause",
+            "TLS: the server's certificate is not valid for host name 127.0.0.1",
         ),
     };
     let line: serde_json::Value = serde_json::from_str(&failures[0]).unwrap();
