@@ -34,7 +34,7 @@ pub use db::{Backend, Db};
 pub use diagnosis::ConnectFailure;
 pub use error::{DbError, WriteError};
 pub use probe::{probe, Connected};
-pub use schema::{expected_version, migration_count, migrator, SchemaStatus};
+pub use schema::{expected_version, migration_count, Catalog, ExtraMigration, Kind, SchemaStatus};
 pub use url::DatabaseUrl;
 
 /// One page of a list.
