@@ -98,7 +98,12 @@ pub async fn up_with(db: &Db, catalog: &Catalog) -> anyhow::Result<()> {
         record_kinds(&mut conn, catalog)
             .await
             .context("recording migration kinds")?;
-        migrator.run(&mut conn).await.context("applying migrations")
+        // `run_direct`: `run(&mut conn)` goes through `Acquire`, whose future is
+        // not `Send` for every lifetime, and start-up must be `Send`.
+        migrator
+            .run_direct(&mut conn)
+            .await
+            .context("applying migrations")
     }
     .await;
     let _ = conn.close().await;
@@ -152,13 +157,23 @@ async fn status(db: &Db) -> anyhow::Result<()> {
     let catalog = Catalog::embedded();
     let known = catalog.kinds();
     let recorded = db.recorded_kinds().await?;
-    for (version, kind) in &known {
-        let state = if applied.iter().any(|a| a.version == *version) {
+    let migrator = catalog.migrator().await?;
+    for (m, (_, kind)) in migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .zip(&known)
+    {
+        let state = if applied.iter().any(|a| a.version == m.version) {
             "applied"
         } else {
             "pending"
         };
-        println!("{version:>4} {state:<8} {:<8}", kind.as_str());
+        println!(
+            "{:>4} {state:<8} {:<8} {}",
+            m.version,
+            kind.as_str(),
+            m.description
+        );
     }
     let mut window = Vec::new();
     for a in &applied {
