@@ -3,8 +3,8 @@
 //!
 //! - this module: [`Kind`] and the [`Catalog`] of migrations, embedded in the
 //!   binary at build time, that builds the sqlx migrator.
-//! - [`status`]: [`SchemaStatus`], the compatibility window readiness holds to.
-//! - [`ledger`]: the kinds as the database remembers them, so a binary older than
+//! - `status`: [`SchemaStatus`], the compatibility window readiness holds to.
+//! - `ledger`: the kinds as the database remembers them, so a binary older than
 //!   a migration can tell whether that migration is one it may serve.
 
 mod ledger;
