@@ -565,7 +565,8 @@ def main() -> None:
                  f"{sql_str(c['name'])}, {sql_str(c['official_name'])})" for c in countries]
     cc_pairs = [(c["alpha2"], x) for c in countries for x in c["currencies"]]
     tz_pairs = [(c["alpha2"], z) for c in countries for z in c["timezones"]]
-    up = header + "".join([
+    # atlas embeds the SQL after the kind line (docs/schema-changes.md).
+    up = "-- kind: expand\n" + header + "".join([
         sql_insert("currencies", ["code", "numeric_code", "name", "minor_units"], cur_rows), "\n",
         sql_insert("countries", ["alpha2", "alpha3", "numeric_code", "name", "official_name"], ctry_rows), "\n",
         sql_insert("country_currencies", ["country", "currency"],
@@ -585,7 +586,7 @@ def main() -> None:
         f"{p['population']}, {p['latitude']}, {p['longitude']}, {sql_str(p['timezone'])})"
         for p in places
     ]
-    places_up = header + (
+    places_up = "-- kind: expand\n" + header + (
         "CREATE TABLE places (\n"
         "    id BIGINT PRIMARY KEY,\n"
         "    name TEXT NOT NULL,\n"

@@ -34,29 +34,78 @@ fn main() {
 }
 
 /// Embed every migration gzip-compressed (the places seed alone is 5 MB of SQL) as
-/// a sorted `(file name, gzip bytes)` table; `db::migrator()` inflates them on use.
+/// a sorted `(file name, kind, gzip bytes)` table; `schema::Catalog` inflates them
+/// on use.
+///
+/// Each `.up.sql` opens with `-- kind: expand` or `-- kind: contract` (see
+/// docs/schema-changes.md); a missing or unknown kind fails the build. The line is
+/// stripped before embedding, so checksums are those of the SQL below it and did
+/// not change for databases migrated before kinds existed.
+///
+/// `ATLAS_EXTRA_MIGRATIONS` (a directory) adds its migrations to the set: only for
+/// a rehearsal build of "the next release" (`scripts/next-release-bin`).
 fn embed_migrations() {
     println!("cargo:rerun-if-changed=migrations");
+    println!("cargo:rerun-if-env-changed=ATLAS_EXTRA_MIGRATIONS");
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let mut names: Vec<String> = std::fs::read_dir("migrations")
-        .expect("the migrations directory")
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".sql"))
-        .collect();
-    names.sort();
-    let mut code = String::from("/// Migrations by file name, gzip-compressed, sorted.\npub static MIGRATIONS_GZ: &[(&str, &[u8])] = &[\n");
-    for name in &names {
-        let sql = std::fs::read(format!("migrations/{name}")).expect("read a migration");
-        let path = out.join(format!("{name}.gz"));
-        std::fs::write(&path, gzip(&sql)).expect("write a compressed migration");
+    let mut dirs = vec![std::path::PathBuf::from("migrations")];
+    if let Some(extra) = std::env::var_os("ATLAS_EXTRA_MIGRATIONS").filter(|d| !d.is_empty()) {
+        println!("cargo:rerun-if-changed={}", extra.to_string_lossy());
+        dirs.push(extra.into());
+    }
+    let mut files: Vec<(String, std::path::PathBuf)> = Vec::new();
+    for dir in &dirs {
+        for entry in std::fs::read_dir(dir)
+            .expect("a migrations directory")
+            .flatten()
+        {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if name.ends_with(".sql") {
+                assert!(
+                    files.iter().all(|(n, _)| *n != name),
+                    "migration {name} is in two directories"
+                );
+                files.push((name, entry.path()));
+            }
+        }
+    }
+    files.sort();
+    let mut code = String::from(
+        "/// Migrations by file name, with the kind of each `up`, gzip-compressed, sorted.\n\
+         pub static MIGRATIONS_GZ: &[(&str, Option<Kind>, &[u8])] = &[\n",
+    );
+    for (name, path) in &files {
+        let sql = std::fs::read_to_string(path).expect("read a migration");
+        let (kind, body) = split_kind(name, &sql);
+        let gz_path = out.join(format!("{name}.gz"));
+        std::fs::write(&gz_path, gzip(body.as_bytes())).expect("write a compressed migration");
         code.push_str(&format!(
-            "    ({name:?}, include_bytes!({:?})),\n",
-            path.display().to_string()
+            "    ({name:?}, {kind}, include_bytes!({:?})),\n",
+            gz_path.display().to_string()
         ));
     }
     code.push_str("];\n");
     std::fs::write(out.join("migrations.rs"), code).expect("write migrations.rs");
+}
+
+/// The kind declared on an up migration's first line (as Rust code) and the SQL
+/// after it; down migrations have no kind.
+fn split_kind<'s>(name: &str, sql: &'s str) -> (&'static str, &'s str) {
+    if !name.ends_with(".up.sql") {
+        return ("None", sql);
+    }
+    let (first, body) = sql.split_once('\n').unwrap_or((sql, ""));
+    let kind = match first.trim_end().strip_prefix("-- kind: ") {
+        Some("expand") => "Some(Kind::Expand)",
+        Some("contract") => "Some(Kind::Contract)",
+        _ => panic!(
+            "migration {name}: the first line must be `-- kind: expand` or `-- kind: contract`, \
+             found {first:?} (see docs/schema-changes.md)"
+        ),
+    };
+    (kind, body)
 }
 
 fn env_or(var: &str, fallback: impl FnOnce() -> Option<String>) -> String {

@@ -1,3 +1,4 @@
+-- kind: expand
 -- Countries (ISO 3166-1), currencies (ISO 4217), and their links.
 -- Portable SQL: runs unchanged on PostgreSQL and SQLite.
 -- `version` counts writes to a row; PUT with If-Match compares it to refuse lost updates.

@@ -1,3 +1,4 @@
+-- kind: expand
 -- Bulk import jobs. Kept in the database so any replica can report on any job.
 -- Times are Unix milliseconds (portable across PostgreSQL and SQLite).
 -- A `running` job whose `updated_at` stops moving was interrupted (its pod died);

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::Subcommand;
 use sqlx::migrate::Migrate;
+use sqlx::Connection as _;
 
 use crate::config::Config;
-use crate::store::{migrator, Db};
+use crate::store::schema::{record_kinds, Window};
+use crate::store::{expected_version, Catalog, Db, Kind};
 
 /// What to do.
 #[derive(Debug, Clone, Subcommand)]
@@ -24,7 +26,8 @@ pub enum Action {
         #[arg(default_value_t = 1)]
         n: usize,
     },
-    /// List migrations and whether each is applied.
+    /// List migrations, whether each is applied and its kind, and the window of
+    /// binaries that can serve the database.
     Status,
 }
 
@@ -41,7 +44,7 @@ pub async fn run(config: Arc<Config>, action: Action) -> anyhow::Result<()> {
     }
     let result = match action {
         Action::Up => up(&db).await,
-        Action::Down { n } => down(&db, n).await,
+        Action::Down { n } => down_with(&db, n, &Catalog::embedded()).await,
         Action::Status => status(&db).await,
     };
     db.close().await;
@@ -51,31 +54,70 @@ pub async fn run(config: Arc<Config>, action: Action) -> anyhow::Result<()> {
 /// Apply pending migrations (also used at start-up when `migrate.on_start`).
 ///
 /// # Errors
-/// The database is unreachable or a migration failed.
+/// The database is unreachable, a migration failed, or the database is newer than
+/// this binary by a contract migration.
 pub async fn up(db: &Db) -> anyhow::Result<()> {
+    up_with(db, &Catalog::embedded()).await
+}
+
+/// [`up`] as a binary knowing `catalog` would run it: how a test plays the next
+/// release.
+///
+/// # Errors
+/// As [`up`].
+pub async fn up_with(db: &Db, catalog: &Catalog) -> anyhow::Result<()> {
     // Nothing pending is the common case at every restart: answer it read-only,
     // without inflating 5 MB of seed SQL the process would then keep in its heap.
     let before = db
-        .schema_status()
+        .schema_status_for(catalog)
         .await
         .context("reading the schema version")?;
-    if before.dirty.is_none() && before.applied == before.expected {
-        tracing::info!(version = ?before.applied, backend = db.backend().name(), "schema is current");
+    let backend = db.backend().name();
+    if before.is_newer_and_compatible() {
+        // A rollback's migrate Job lands here: the newer release expanded the
+        // schema, this one serves it as it is.
+        tracing::info!(version = ?before.applied, knows = ?before.expected, backend, "schema is newer than this binary and compatible (expand only); nothing to do");
         return Ok(());
     }
-    // The migrator takes the advisory lock first, then refuses a database that has
-    // versions this binary does not know (a newer schema).
-    migrator()
-        .await?
-        .run(db.pool())
-        .await
-        .context("applying migrations")?;
-    let after = db.schema_status().await?;
-    tracing::info!(from = ?before.applied, to = ?after.applied, backend = db.backend().name(), "migrations applied");
+    if before.blocker.is_some() {
+        let why = before.verdict().expect_err("a blocker fails the verdict");
+        anyhow::bail!("cannot migrate: {why}");
+    }
+    if before.verdict().is_ok() {
+        tracing::info!(version = ?before.applied, backend, "schema is current");
+        return Ok(());
+    }
+    let migrator = catalog.migrator().await?;
+    // A connection of its own, closed afterwards: on PostgreSQL closing it also
+    // drops the advisory lock, whatever failed in between.
+    let mut conn = db.pool().acquire().await.context("connecting")?.detach();
+    conn.lock().await.context("taking the migration lock")?;
+    // Kinds first, under the lock the migrator takes again (advisory locks nest
+    // within a session): every version is applied with its kind already known.
+    let result = async {
+        record_kinds(&mut conn, catalog)
+            .await
+            .context("recording migration kinds")?;
+        // `run_direct`: `run(&mut conn)` goes through `Acquire`, whose future is
+        // not `Send` for every lifetime, and start-up must be `Send`.
+        migrator
+            .run_direct(&mut conn)
+            .await
+            .context("applying migrations")
+    }
+    .await;
+    let _ = conn.close().await;
+    result?;
+    let after = db.schema_status_for(catalog).await?;
+    tracing::info!(from = ?before.applied, to = ?after.applied, backend, "migrations applied");
     Ok(())
 }
 
-async fn down(db: &Db, n: usize) -> anyhow::Result<()> {
+/// Revert the last `n` applied migrations, which `catalog` must know.
+///
+/// # Errors
+/// Fewer than `n` are applied, or reverting one failed (it is rolled back).
+pub async fn down_with(db: &Db, n: usize, catalog: &Catalog) -> anyhow::Result<()> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     let mut applied: Vec<i64> = conn
         .list_applied_migrations()
@@ -95,7 +137,8 @@ async fn down(db: &Db, n: usize) -> anyhow::Result<()> {
     } else {
         applied[applied.len() - n - 1]
     };
-    migrator()
+    catalog
+        .migrator()
         .await?
         .undo(db.pool(), target)
         .await
@@ -104,21 +147,57 @@ async fn down(db: &Db, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Print every migration with its state and kind, then the window: which
+/// binaries can serve this database, and whether this one can.
 async fn status(db: &Db) -> anyhow::Result<()> {
     let mut conn = db.pool().acquire().await.context("connecting")?;
     conn.ensure_migrations_table().await?;
     let applied = conn.list_applied_migrations().await?;
-    let known = migrator().await?;
-    for m in known.iter().filter(|m| m.migration_type.is_up_migration()) {
+    drop(conn);
+    let catalog = Catalog::embedded();
+    let known = catalog.kinds();
+    let recorded = db.recorded_kinds().await?;
+    let migrator = catalog.migrator().await?;
+    for (m, (_, kind)) in migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .zip(&known)
+    {
         let state = if applied.iter().any(|a| a.version == m.version) {
             "applied"
         } else {
             "pending"
         };
-        println!("{:>4} {:<8} {}", m.version, state, m.description);
+        println!(
+            "{:>4} {state:<8} {:<8} {}",
+            m.version,
+            kind.as_str(),
+            m.description
+        );
     }
-    for a in applied.iter().filter(|a| !known.version_exists(a.version)) {
-        println!("{:>4} {:<8} (unknown to this binary)", a.version, "applied");
+    let mut window = Vec::new();
+    for a in &applied {
+        let kind = recorded.get(&a.version).copied();
+        if !known.iter().any(|(v, _)| *v == a.version) {
+            let word = kind.map_or("?", Kind::as_str);
+            println!(
+                "{:>4} {:<8} {word:<8} (unknown to this binary)",
+                a.version, "applied"
+            );
+        }
+        window.push((a.version, kind));
+    }
+    window.sort_unstable_by_key(|(v, _)| *v);
+    let verdict = db.schema_status().await?.verdict();
+    match Window::of(&window) {
+        None => println!("window: nothing is applied yet"),
+        Some(w) => println!(
+            "window: binaries built for schema {}..={} can serve it; this one ({}): {}",
+            w.oldest,
+            w.newest,
+            expected_version().unwrap_or(0),
+            verdict.map_or_else(|e| format!("no: {e}"), |()| "yes".to_string())
+        ),
     }
     Ok(())
 }

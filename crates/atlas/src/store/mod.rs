@@ -2,8 +2,9 @@
 //! here knows about HTTP. Callers get domain values, [`DbError`] and [`WriteError`].
 //!
 //! - [`db`]: the pool ([`Db`]), its metrics and spans; [`error`]: failures by
-//!   SQLSTATE / SQLite code; [`schema`]: embedded migrations and schema status.
-//! - [`url`]: `database.url`, validated when the config loads; [`probe`]: one direct
+//!   SQLSTATE / SQLite code; [`schema`]: embedded migrations, their expand/contract
+//!   kinds, and the compatibility window readiness holds to.
+//! - [`url`]: `database.url`, validated when the config loads; [`probe`](mod@probe): one direct
 //!   connection at start-up that says why it failed, in words from [`diagnosis`].
 //! - [`countries`], [`currencies`], [`imports`], [`places`]: the queries, one
 //!   module per table group.
@@ -34,7 +35,7 @@ pub use db::{Backend, Db};
 pub use diagnosis::ConnectFailure;
 pub use error::{DbError, WriteError};
 pub use probe::{probe, Connected};
-pub use schema::{expected_version, migration_count, migrator, SchemaStatus};
+pub use schema::{expected_version, migration_count, Catalog, ExtraMigration, Kind, SchemaStatus};
 pub use url::DatabaseUrl;
 
 /// One page of a list.

@@ -19,5 +19,6 @@ mod health;
 mod imports;
 mod migrations;
 mod places;
+mod schema_window;
 mod timezones;
 mod validation;

@@ -29,10 +29,14 @@ async fn up_down_status_round_trip(db: TestDb) {
     let all = known_migrations();
     let dir = TempDir::new();
     let env = env_for(&db, &dir);
+    // The migrations' lines; the last line is the window.
     let status = |env| {
         let (s, out, err, _) = run(&["migrate", "status"], env);
         assert!(s.success(), "{err}");
-        out
+        let (migrations, window) = out.trim_end().rsplit_once('\n').unwrap();
+        assert!(window.starts_with("window: "), "{out}");
+        assert!(migrations.lines().all(|l| l.contains(" expand ")), "{out}");
+        migrations.to_string()
     };
     assert!(
         status(&env).lines().all(|l| l.contains("pending")),

@@ -5,10 +5,14 @@
 //!   connections, one replica restarted after the other into the next release.
 //! - `drain`: 200 connections straight at one replica, SIGTERM: what the clients
 //!   see while it drains and when its listener closes.
+//! - `migration`: a Helm upgrade with a migration: the next release's `atlas
+//!   migrate up` runs as the pre-upgrade Job while two old replicas serve, then
+//!   they roll to the next release.
 //!
-//! The next release is atlas built once more with another `BUILD_RELEASE`
-//! (`scripts/next-release-bin`, run by `make test` and `make reliability`), passed
-//! in `ATLAS_ROLLOUT_NEXT_BIN`. `ATLAS_ROLLOUT_SECS` is each steady phase: 3 s in
+//! The next release is atlas built once more with another `BUILD_RELEASE` and one
+//! more migration, an expand one (`scripts/next-release-bin`, run by `make test`
+//! and `make reliability`, adds `next-release-migrations/`), passed in
+//! `ATLAS_ROLLOUT_NEXT_BIN`. `ATLAS_ROLLOUT_SECS` is each steady phase: 3 s in
 //! CI, 60 s in `make reliability`.
 //!
 //! A new release scenario is a step run by [`load::under_load`]: the clients run
@@ -17,6 +21,7 @@
 mod drain;
 mod haproxy;
 mod load;
+mod migration;
 mod rolling;
 mod wire;
 
@@ -65,10 +70,15 @@ fn addr(url: &str) -> SocketAddr {
     url.trim_start_matches("http://").parse().unwrap()
 }
 
-/// A replica of `bin` on its own ports (`None`: port 0), serving `database`,
-/// ready (its `/readyz` answers 200). The access log is off: the harness keeps
-/// every stdout line in memory.
-async fn replica(bin: &Path, database: Option<&str>, ports: Option<(u16, u16)>) -> BinApp {
+/// A replica of `bin` on its own ports (`None`: port 0), serving `database`
+/// with `env` on top, ready (its `/readyz` answers 200). The access log is off:
+/// the harness keeps every stdout line in memory.
+async fn replica(
+    bin: &Path,
+    database: Option<&str>,
+    ports: Option<(u16, u16)>,
+    extra: &[(&str, &str)],
+) -> BinApp {
     let (api, admin) = ports.unwrap_or((0, 0));
     let (api, admin) = (api.to_string(), admin.to_string());
     let mut env = vec![
@@ -79,6 +89,7 @@ async fn replica(bin: &Path, database: Option<&str>, ports: Option<(u16, u16)>) 
     if let Some(url) = database {
         env.push(("DATABASE_URL", url));
     }
+    env.extend_from_slice(extra);
     let app = BinApp::spawn_bin(bin, &env).await;
     app.wait_for_admin("/readyz", 200, Duration::from_secs(60))
         .await;

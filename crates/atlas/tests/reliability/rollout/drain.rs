@@ -40,7 +40,7 @@ fn views(report: &Report) -> BTreeMap<usize, ClientView> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_moves_keep_alive_clients_off_with_connection_close_before_the_listener_closes() {
     let _serial = crate::one_at_a_time().await;
-    let mut app = replica(std::path::Path::new(BIN), None, None).await;
+    let mut app = replica(std::path::Path::new(BIN), None, None, &[]).await;
     let spec = LoadSpec {
         addr: addr(&app.api),
         conns: 200,

@@ -31,6 +31,8 @@ pub struct ServerStat {
     pub redispatches: u64,
     /// The last health check's result, e.g. `L7OK`, `L7STS` (a 503), `L4CON`.
     pub check: String,
+    /// How many times health checks took it from UP to DOWN.
+    pub downs: u64,
 }
 
 pub struct HaProxy {
@@ -179,11 +181,11 @@ impl HaProxy {
             .collect();
         let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
         let (sv, st, re, rd) = (col("svname"), col("status"), col("wretr"), col("wredis"));
-        let ck = col("check_status");
+        let (ck, dn) = (col("check_status"), col("chkdown"));
         csv.lines()
             .skip(1)
             .map(|l| l.split(',').collect::<Vec<_>>())
-            .filter(|f| f.first() == Some(&"atlas") && f.len() > rd.max(ck))
+            .filter(|f| f.first() == Some(&"atlas") && f.len() > rd.max(ck).max(dn))
             .filter(|f| f[sv] != "BACKEND")
             .map(|f| ServerStat {
                 name: f[sv].to_string(),
@@ -191,6 +193,7 @@ impl HaProxy {
                 retries: f[re].parse().unwrap_or(0),
                 redispatches: f[rd].parse().unwrap_or(0),
                 check: f[ck].to_string(),
+                downs: f[dn].parse().unwrap_or(0),
             })
             .collect()
     }

@@ -24,10 +24,15 @@ pub(super) struct Restart {
     pub back: Duration,
 }
 
-/// Replicas `a` and `b` of `bin` serving `database`, behind HAProxy, both UP.
-pub(super) async fn pair_behind_haproxy(bin: &Path, database: &str) -> (BinApp, BinApp, HaProxy) {
-    let a = replica(bin, Some(database), None).await;
-    let b = replica(bin, Some(database), None).await;
+/// Replicas `a` and `b` of `bin` serving `database` with `env`, behind HAProxy,
+/// both UP.
+pub(super) async fn pair_behind_haproxy(
+    bin: &Path,
+    database: &str,
+    env: &[(&str, &str)],
+) -> (BinApp, BinApp, HaProxy) {
+    let a = replica(bin, Some(database), None, env).await;
+    let b = replica(bin, Some(database), None, env).await;
     let backend = |name, app: &BinApp| Backend {
         name,
         api: addr(&app.api),
@@ -40,11 +45,13 @@ pub(super) async fn pair_behind_haproxy(bin: &Path, database: &str) -> (BinApp, 
     (a, b, proxy)
 }
 
-/// SIGTERM `old`, wait for exit 0, start `bin` on the same ports and wait until
-/// HAProxy sends it traffic: what a rolling update with `maxUnavailable: 1` does.
+/// SIGTERM `old`, wait for exit 0, start `bin` (with `env`) on the same ports and
+/// wait until HAProxy sends it traffic: what a rolling update with
+/// `maxUnavailable: 1` does.
 pub(super) async fn restart(
     old: BinApp,
     bin: &Path,
+    env: &[(&str, &str)],
     database: &str,
     proxy: &HaProxy,
     name: &str,
@@ -58,7 +65,7 @@ pub(super) async fn restart(
     assert!(status.success(), "replica {name} exited with {status}");
     let exited = clock.now();
     drop(old);
-    let new = replica(bin, Some(database), Some(ports)).await;
+    let new = replica(bin, Some(database), Some(ports), env).await;
     proxy.wait_up(name, Duration::from_secs(10)).await;
     let back = clock.now();
     let times = Restart { term, exited, back };
@@ -73,7 +80,7 @@ async fn a_rolling_restart_behind_haproxy_into_the_next_release_fails_no_request
     assert_ne!(old_release, new_release, "{next:?} is another release");
     let db = TestDb::new(Db::Postgres).await;
     let url = db.url.clone().expect("a PostgreSQL URL");
-    let (a, b, proxy) = pair_behind_haproxy(Path::new(BIN), &url).await;
+    let (a, b, proxy) = pair_behind_haproxy(Path::new(BIN), &url, &[]).await;
     let spec = LoadSpec {
         addr: proxy.addr,
         conns: 100,
@@ -83,9 +90,9 @@ async fn a_rolling_restart_behind_haproxy_into_the_next_release_fails_no_request
     let (next, url, lb) = (&next, url.as_str(), &proxy);
     let ((restarts, replicas), report) = under_load(spec, |clock| async move {
         tokio::time::sleep(steady()).await;
-        let (a, ra) = restart(a, next, url, lb, "a", clock).await;
+        let (a, ra) = restart(a, next, &[], url, lb, "a", clock).await;
         tokio::time::sleep(steady()).await;
-        let (b, rb) = restart(b, next, url, lb, "b", clock).await;
+        let (b, rb) = restart(b, next, &[], url, lb, "b", clock).await;
         tokio::time::sleep(steady()).await;
         // The replicas outlive the load: dropping one kills it.
         ([ra, rb], (a, b))
