@@ -42,10 +42,36 @@ struct ZoneDoc;
 /// one line `database host:port: cause`), or a migration failed; the pod exits 1.
 pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
     let cfg = &ctx.config.service;
+    let db = open_database(&ctx).await?;
+    register_database_checks(&ctx, &db);
+    let hook = db.clone();
+    ctx.on_shutdown("database pool", move || async move { hook.close().await });
+    let mut state = AppState {
+        db,
+        config: ctx.config.clone(),
+        places: Default::default(),
+        flags: crate::flags::FlagRenderer::new(
+            cfg.api.flag_cache_size as u64,
+            cfg.api.flag_render_concurrency.get(),
+            cfg.api.flag_render_wait,
+        ),
+        importer: None,
+    };
+    if cfg.api.imports {
+        state.importer = Some(start_importer(&ctx, &state)?);
+    }
+    if cfg.api.places {
+        warm_places(&ctx, &state);
+    }
+    Ok(router(state, podkit::build_info!()))
+}
+
+/// The pool, after one direct connection (its failure names host, port and cause,
+/// where the pool would only time out) and the migrations when configured.
+async fn open_database(ctx: &Context<Settings>) -> anyhow::Result<Db> {
+    let cfg = &ctx.config.service;
     let db = Db::connect_lazy(&cfg.database, Some(&ctx.metrics))?;
     tracing::info!(backend = db.backend().name(), url = %podkit::config::redact_url(&cfg.database.connect_url()), "database configured");
-    // One direct connection first: its failure names host, port and cause, where
-    // the pool would only time out.
     match db.connect_once().await {
         Ok(()) => {}
         Err(failure) if cfg.migrate.on_start => return Err(failure.into()),
@@ -57,9 +83,13 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
     if cfg.migrate.on_start {
         crate::migrate::up(&db).await?;
     }
-    // Every replica shares the database, so its outage must not pull them all out
-    // of the Service: it is reported, and the calls that need it answer 503 +
-    // Retry-After. A schema this binary cannot serve still gates readiness.
+    Ok(db)
+}
+
+/// Every replica shares the database, so its outage must not pull them all out of
+/// the Service: `database` is report-only, and the calls that need it answer 503 +
+/// `Retry-After`. A schema this binary cannot serve still gates readiness.
+fn register_database_checks(ctx: &Context<Settings>, db: &Db) {
     let check = db.clone();
     ctx.health
         .add_check_with("database", Role::ReportOnly, move || {
@@ -79,51 +109,37 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
             }
         }
     });
-    let hook = db.clone();
-    ctx.on_shutdown("database pool", move || async move { hook.close().await });
-    let state = AppState {
-        db,
-        config: ctx.config.clone(),
-        places: Default::default(),
-        flags: crate::flags::FlagRenderer::new(
-            cfg.api.flag_cache_size as u64,
-            cfg.api.flag_render_concurrency.get(),
-            cfg.api.flag_render_wait,
-        ),
-        importer: None,
+}
+
+/// The import worker pool, drained alongside in-flight requests inside the same
+/// shutdown deadline: queued imports finish, the rest are cancelled and rolled back.
+fn start_importer(
+    ctx: &Context<Settings>,
+    state: &AppState,
+) -> anyhow::Result<crate::imports::Importer> {
+    let kit = &ctx.config.kit;
+    let own = crate::imports::OwnPorts {
+        ports: vec![kit.server.port, kit.admin.port],
+        host: kit.server.host,
     };
-    let mut state = state;
-    if cfg.api.imports {
-        let kit = &ctx.config.kit;
-        let own = crate::imports::OwnPorts {
-            ports: vec![kit.server.port, kit.admin.port],
-            host: kit.server.host,
-        };
-        let importer = crate::imports::Importer::build(
-            state.db.clone(),
-            cfg.imports.clone(),
-            own,
-            &ctx.metrics,
-        )?;
-        // Drain the pool alongside in-flight requests, inside the same shutdown
-        // deadline: queued imports finish, the rest are cancelled and rolled back.
-        let (pool, stopping) = (importer.pool().clone(), ctx.stopping());
-        let deadline = ctx.config.kit.shutdown.timeout;
-        ctx.spawn(async move {
-            stopping.cancelled().await;
-            let report = pool.shutdown(deadline).await;
-            tracing::info!(
-                completed = report.completed,
-                cancelled = report.cancelled,
-                "import pool drained"
-            );
-        });
-        state.importer = Some(importer);
-    }
-    if cfg.api.places {
-        warm_places(&ctx, &state);
-    }
-    Ok(router(state, podkit::build_info!()))
+    let importer = crate::imports::Importer::build(
+        state.db.clone(),
+        ctx.config.service.imports.clone(),
+        own,
+        &ctx.metrics,
+    )?;
+    let (pool, stopping) = (importer.pool().clone(), ctx.stopping());
+    let deadline = kit.shutdown.timeout;
+    ctx.spawn(async move {
+        stopping.cancelled().await;
+        let report = pool.shutdown(deadline).await;
+        tracing::info!(
+            completed = report.completed,
+            cancelled = report.cancelled,
+            "import pool drained"
+        );
+    });
+    Ok(importer)
 }
 
 /// Load the place index in the background, retrying until it succeeds (the database
