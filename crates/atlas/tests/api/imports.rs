@@ -554,4 +554,22 @@ async fn https_imports_trust_imports_client_tls_ca_file_and_say_why_without_it()
             .any(|l| l.starts_with("http_client_retries_total{")),
         "a TLS failure is not retried: {metrics}"
     );
+    drop(app);
+
+    // The right CA, the wrong name: the certificate names only `localhost`.
+    let by_ip = url.replace("https://localhost:", "https://127.0.0.1:");
+    let allowed_ip = allow(&by_ip);
+    let app = TestApp::spawn(&[
+        ("ATLAS_IMPORTS__ALLOWED_HOSTS", allowed_ip.as_str()),
+        ("ATLAS_IMPORTS__CLIENT__TLS__CA_FILE", ca.as_str()),
+    ])
+    .await;
+    let res = post_url(&app, &by_ip).await;
+    let job = wait_done(&app, res.headers()["location"].to_str().unwrap()).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let message = job["message"].as_str().unwrap();
+    assert!(
+        message.contains("TLS: the server's certificate is not valid for host name 127.0.0.1"),
+        "{job}"
+    );
 }
