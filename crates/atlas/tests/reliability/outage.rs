@@ -4,64 +4,15 @@
 //! the database afterwards.
 
 use std::collections::BTreeSet;
-use std::process::Command;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
+use crate::helpers::pg_cluster::PgCluster;
 use crate::helpers::{base_env, run, Endpoints, TestApp};
-
-/// A PostgreSQL cluster of this test's own, so stopping it harms no other test.
-struct Cluster {
-    dir: String,
-    url: String,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let out = Command::new("scripts/pg-test-cluster")
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-            .arg("start")
-            .output()
-            .expect("scripts/pg-test-cluster runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let value = |key: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("export {key}=")))
-                .unwrap_or_else(|| panic!("{key} in {text}"))
-                .to_string()
-        };
-        Self {
-            dir: value("PG_TEST_DIR"),
-            url: value("ATLAS_TEST_DATABASE_URL"),
-        }
-    }
-
-    fn control(&self, verb: &str) {
-        let ok = Command::new("scripts/pg-test-cluster")
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-            .args([verb, &self.dir])
-            .status()
-            .expect("scripts/pg-test-cluster runs");
-        assert!(ok.success(), "pg-test-cluster {verb}");
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("scripts/pg-test-cluster")
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-            .args(["stop", &self.dir])
-            .status();
-    }
-}
 
 /// One request of the load, relative to the start of the run.
 #[derive(Debug, Clone)]
@@ -162,13 +113,14 @@ fn p99(mut v: Vec<Duration>) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_stopped_for_5s_fails_fast_recovers_and_keeps_every_acknowledged_write() {
     let _serial = crate::one_at_a_time().await;
-    let cluster = Cluster::start();
+    let cluster = PgCluster::start(&["start"]);
+    let cluster_url = cluster.export("ATLAS_TEST_DATABASE_URL");
     let mut env = base_env();
-    env.insert("DATABASE_URL".into(), cluster.url.clone());
+    env.insert("DATABASE_URL".into(), cluster_url.clone());
     let (status, _, stderr, _) = run(&["migrate", "up"], &env);
     assert!(status.success(), "{stderr}");
     let app = TestApp::spawn(&[
-        ("DATABASE_URL", &cluster.url),
+        ("DATABASE_URL", &cluster_url),
         ("ATLAS_DATABASE__ACQUIRE_TIMEOUT", "1s"),
         ("ATLAS_HEALTH__CACHE_TTL", "0s"),
         ("ATLAS_SHUTDOWN__DRAIN_DELAY", "0s"),
@@ -178,7 +130,7 @@ async fn postgres_stopped_for_5s_fails_fast_recovers_and_keeps_every_acknowledge
         app.api.trim_start_matches("http://"),
         app.admin.trim_start_matches("http://"),
     ));
-    let codes = fresh_codes(&cluster.url, 600).await;
+    let codes = fresh_codes(&cluster_url, 600).await;
 
     let (t0, samples) = (Instant::now(), Samples::default());
     let until = t0 + Duration::from_secs(10);
@@ -210,7 +162,7 @@ async fn postgres_stopped_for_5s_fails_fast_recovers_and_keeps_every_acknowledge
         task.await.unwrap();
     }
     let samples = samples.lock().unwrap().clone();
-    verdict(&samples, down_at, up_at, &cluster.url).await;
+    verdict(&samples, down_at, up_at, &cluster_url).await;
     drop(app);
 }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 mod binary;
 mod inproc;
+pub mod pg_cluster;
 pub mod pg_tls;
 mod tls;
 

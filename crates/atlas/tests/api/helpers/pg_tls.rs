@@ -2,13 +2,13 @@
 //! certificates it needs ([`Pki`], made with rcgen in a scratch directory).
 
 use std::path::Path;
-use std::process::Command;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
 
+use super::pg_cluster::PgCluster;
 use super::TempDir;
 
 /// A CA, a server certificate for DNS `localhost` only, a client CA and a client
@@ -90,7 +90,7 @@ fn write_key(path: &Path, pem: &str) {
 /// A throwaway TLS-only PostgreSQL (`scripts/pg-test-cluster start-tls`), stopped
 /// and removed on drop. Fails the test loudly when PostgreSQL is not installed.
 pub struct TlsCluster {
-    dir: String,
+    _cluster: PgCluster,
     /// The port it listens on (127.0.0.1 only).
     pub port: u16,
 }
@@ -99,43 +99,19 @@ impl TlsCluster {
     /// Serve `pki`'s server certificate; with `client_ca`, role `certuser` logs in
     /// with a client certificate.
     pub fn start(pki: &Pki, client_ca: bool) -> Self {
-        let mut args = vec![
-            "start-tls".to_string(),
+        let (cert, key, ca) = (
             pki.path("server.pem"),
             pki.path("server.key"),
-        ];
-        if client_ca {
-            args.push(pki.path("client-ca.pem"));
-        }
-        let out = Command::new("scripts/pg-test-cluster")
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-            .args(&args)
-            .output()
-            .expect("scripts/pg-test-cluster runs");
-        assert!(
-            out.status.success(),
-            "pg-test-cluster start-tls failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            pki.path("client-ca.pem"),
         );
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let value = |key: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("export {key}=")))
-                .unwrap_or_else(|| panic!("{key} in {text}"))
-                .to_string()
-        };
-        Self {
-            dir: value("PG_TEST_DIR"),
-            port: value("PG_TEST_PORT").parse().unwrap(),
+        let mut args = vec!["start-tls", cert.as_str(), key.as_str()];
+        if client_ca {
+            args.push(ca.as_str());
         }
-    }
-}
-
-impl Drop for TlsCluster {
-    fn drop(&mut self) {
-        let _ = Command::new("scripts/pg-test-cluster")
-            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-            .args(["stop", &self.dir])
-            .status();
+        let cluster = PgCluster::start(&args);
+        Self {
+            port: cluster.export("PG_TEST_PORT").parse().unwrap(),
+            _cluster: cluster,
+        }
     }
 }

@@ -13,10 +13,9 @@ use std::process::Output;
 use std::time::Duration;
 
 use super::haproxy::HaProxy;
-use super::load::{under_load, Clock, LoadSpec, Report};
-use super::rolling::{pair_behind_haproxy, restart};
-use super::{next_bin, release_of, steady};
-use crate::db::{Backend as Db, TestDb};
+use super::load::{under_load, Clock, Report};
+use super::rolling::{restart, Stage};
+use super::steady;
 use crate::helpers::{base_env, BinApp, BIN};
 
 /// As the chart runs them: the Job migrates, the pods do not.
@@ -91,18 +90,16 @@ async fn migrate_while_probing(next: &Path, url: &str, pods: [&BinApp; 2], clock
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_helm_upgrade_with_an_expand_migration_keeps_the_old_pods_ready_and_fails_no_request() {
     let _serial = crate::one_at_a_time().await;
-    let next = next_bin();
-    let (old_release, new_release) = (release_of(Path::new(BIN)), release_of(&next));
-    assert_ne!(old_release, new_release, "{next:?} is another release");
-    let db = TestDb::new(Db::Postgres).await;
-    let url = db.url.clone().expect("a PostgreSQL URL");
-    let (a, b, proxy) = pair_behind_haproxy(Path::new(BIN), &url, POD_ENV).await;
-    let spec = LoadSpec {
-        addr: proxy.addr,
-        conns: 100,
-        paths: &["/home", "/api/v1/countries/PT"],
-        stop_on_refused: false,
-    };
+    let Stage {
+        next,
+        releases: (old_release, new_release),
+        url,
+        a,
+        b,
+        proxy,
+        db: _db,
+    } = Stage::set(POD_ENV).await;
+    let spec = Stage::load_of(&proxy);
     let (next, url, lb) = (&next, url.as_str(), &proxy);
     let ((phase, downs, replicas), report) = under_load(spec, |clock| async move {
         tokio::time::sleep(steady()).await;

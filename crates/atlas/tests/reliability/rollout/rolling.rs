@@ -3,10 +3,10 @@
 //! release (SIGTERM, exit 0, a new process of the next build on the same ports).
 //! Verdict: 0 failed requests, and the answers' `release` switches.
 //!
-//! `pair_behind_haproxy` and `restart` are the pieces a release scenario
+//! `Stage` and `restart` are the pieces a release scenario
 //! reuses: a migration before the restarts is one more line in the step.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::haproxy::{Backend, HaProxy};
@@ -24,9 +24,55 @@ pub(super) struct Restart {
     pub back: Duration,
 }
 
+/// What a release scenario starts from: this build and the next one, and two
+/// replicas of this build sharing a fresh PostgreSQL database behind HAProxy.
+pub(super) struct Stage {
+    pub next: PathBuf,
+    /// This build's `release`, then the next one's.
+    pub releases: (String, String),
+    pub url: String,
+    pub a: BinApp,
+    pub b: BinApp,
+    pub proxy: HaProxy,
+    /// Dropped last: the replicas' database.
+    pub db: TestDb,
+}
+
+impl Stage {
+    /// Set the stage, the replicas started with `env`.
+    pub(super) async fn set(env: &[(&str, &str)]) -> Self {
+        let next = next_bin();
+        let releases = (release_of(Path::new(BIN)), release_of(&next));
+        assert_ne!(releases.0, releases.1, "{next:?} is another release");
+        let db = TestDb::new(Db::Postgres).await;
+        let url = db.url.clone().expect("a PostgreSQL URL");
+        let (a, b, proxy) = pair_behind_haproxy(Path::new(BIN), &url, env).await;
+        Self {
+            next,
+            releases,
+            url,
+            a,
+            b,
+            proxy,
+            db,
+        }
+    }
+
+    /// 100 keep-alive connections through HAProxy, on `/home` (which carries the
+    /// release) and a country.
+    pub(super) fn load_of(proxy: &HaProxy) -> LoadSpec {
+        LoadSpec {
+            addr: proxy.addr,
+            conns: 100,
+            paths: &["/home", "/api/v1/countries/PT"],
+            stop_on_refused: false,
+        }
+    }
+}
+
 /// Replicas `a` and `b` of `bin` serving `database` with `env`, behind HAProxy,
 /// both UP.
-pub(super) async fn pair_behind_haproxy(
+async fn pair_behind_haproxy(
     bin: &Path,
     database: &str,
     env: &[(&str, &str)],
@@ -75,18 +121,16 @@ pub(super) async fn restart(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_behind_haproxy_into_the_next_release_fails_no_request() {
     let _serial = crate::one_at_a_time().await;
-    let next = next_bin();
-    let (old_release, new_release) = (release_of(Path::new(BIN)), release_of(&next));
-    assert_ne!(old_release, new_release, "{next:?} is another release");
-    let db = TestDb::new(Db::Postgres).await;
-    let url = db.url.clone().expect("a PostgreSQL URL");
-    let (a, b, proxy) = pair_behind_haproxy(Path::new(BIN), &url, &[]).await;
-    let spec = LoadSpec {
-        addr: proxy.addr,
-        conns: 100,
-        paths: &["/home", "/api/v1/countries/PT"],
-        stop_on_refused: false,
-    };
+    let Stage {
+        next,
+        releases: (old_release, new_release),
+        url,
+        a,
+        b,
+        proxy,
+        db: _db,
+    } = Stage::set(&[]).await;
+    let spec = Stage::load_of(&proxy);
     let (next, url, lb) = (&next, url.as_str(), &proxy);
     let ((restarts, replicas), report) = under_load(spec, |clock| async move {
         tokio::time::sleep(steady()).await;
