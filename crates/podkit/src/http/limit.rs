@@ -40,6 +40,11 @@ pub(crate) async fn limit_layer(State(limit): State<usize>, req: Request, next: 
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large(limit);
     }
+    // A body known to be empty (a GET without Content-Length or chunking) cannot
+    // cross the limit: no wrapper, no allocation.
+    if http_body::Body::is_end_stream(req.body()) {
+        return next.run(req).await;
+    }
     let hit = Arc::new(AtomicBool::new(false));
     let flag = hit.clone();
     let req = req.map(|body| {

@@ -36,8 +36,17 @@ pub struct Observe {
 /// What is known of a request before it runs.
 struct Seen {
     method: Method,
-    route: Arc<str>,
+    /// The matched route (shares axum's string; no copy per request).
+    route: Option<MatchedPath>,
     start: Instant,
+}
+
+impl Seen {
+    fn route(&self) -> &str {
+        self.route
+            .as_ref()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+    }
 }
 
 pub(crate) async fn observe_layer(
@@ -47,10 +56,7 @@ pub(crate) async fn observe_layer(
 ) -> Response {
     let seen = Seen {
         method: req.method().clone(),
-        route: req
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or_else(|| Arc::from(UNMATCHED_ROUTE), |m| Arc::from(m.as_str())),
+        route: req.extensions().get::<MatchedPath>().cloned(),
         start: Instant::now(),
     };
     let span = request_span(&cfg, &seen, &req);
@@ -63,24 +69,26 @@ pub(crate) async fn observe_layer(
 }
 
 /// The request's span. ERROR level: it (and its `request_id`) stays on error lines
-/// even when the filter is `warn`.
+/// even when the filter is `warn`. The `otel.*` fields are filled in only when
+/// spans are exported: formatting a span name no one reads is most of a span's
+/// cost, and they would be noise on every log line.
 fn request_span(cfg: &Observe, seen: &Seen, req: &Request) -> Span {
     let span = tracing::error_span!(
         "http_request",
-        otel.name = %format_args!("{} {}", method_label(seen.method.as_str()), seen.route),
-        otel.kind = "server",
+        otel.name = field::Empty,
+        otel.kind = field::Empty,
         otel.status_code = field::Empty,
         request_id = %request_id_of(req.extensions()),
     );
     if let Some(hooks) = cfg.trace {
-        let path = req.uri().path();
-        (hooks.start)(
-            req.headers(),
-            &span,
-            seen.method.as_str(),
-            &seen.route,
-            path,
+        let route = seen.route();
+        span.record(
+            "otel.name",
+            format_args!("{} {}", method_label(seen.method.as_str()), route),
         );
+        span.record("otel.kind", "server");
+        let path = req.uri().path();
+        (hooks.start)(req.headers(), &span, seen.method.as_str(), route, path);
     }
     span
 }
@@ -94,11 +102,11 @@ fn finish(cfg: &Observe, seen: &Seen, span: &Span, res: &Response) {
     if let Some(hooks) = cfg.trace {
         (hooks.finish)(span, status.as_u16());
     }
-    if status.is_server_error() {
+    if status.is_server_error() && cfg.trace.is_some() {
         span.record("otel.status_code", "ERROR");
     }
     if let Some(m) = &cfg.metrics {
-        m.observe(seen.method.as_str(), &seen.route, status, elapsed);
+        m.observe(seen.method.as_str(), seen.route(), status, elapsed);
     }
     if cfg.access_log {
         // `request_id` comes from the enclosing span: once per line.
@@ -106,7 +114,7 @@ fn finish(cfg: &Observe, seen: &Seen, span: &Span, res: &Response) {
             tracing::info!(
                 target: "access",
                 method = %seen.method,
-                route = %seen.route,
+                route = seen.route(),
                 status = status.as_u16(),
                 duration_ms = elapsed.as_secs_f64() * 1000.0,
                 "request completed"

@@ -35,14 +35,22 @@ pub(crate) fn drop_invalid_id(mut req: Request) -> Request {
 }
 
 /// New ids: a v4 UUID without hyphens (32 hex digits).
+///
+/// The random bits come from rand's per-thread generator (ChaCha, seeded and
+/// reseeded from the OS), not one `getrandom(2)` call per request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MakeUuid;
 
 impl MakeRequestId for MakeUuid {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let id = uuid::Uuid::new_v4().simple().to_string();
+        let bits: [u8; 16] = rand::random();
+        let mut buf = [0u8; uuid::fmt::Simple::LENGTH];
+        let id = uuid::Builder::from_random_bytes(bits)
+            .into_uuid()
+            .simple()
+            .encode_lower(&mut buf);
         // Invariant: 32 hex digits are a valid header value.
-        HeaderValue::from_str(&id).ok().map(RequestId::new)
+        HeaderValue::from_str(id).ok().map(RequestId::new)
     }
 }
 
