@@ -130,6 +130,27 @@ pub struct ApiConfig {
     /// `flag_render_wait: 1s`
     #[serde(with = "duration")]
     pub flag_render_wait: Duration,
+    /// Serve countries and currencies from an in-memory snapshot, refreshed by
+    /// every write and import on this replica and, on PostgreSQL, by the writes of
+    /// other replicas (`LISTEN/NOTIFY`, within a second). `false`: every read is a
+    /// query. `cache: true`
+    pub cache: bool,
+    /// Refresh the snapshot at least this often, whatever was announced (above 0).
+    /// `cache_refresh: 60s`
+    #[serde(
+        serialize_with = "duration::serialize",
+        deserialize_with = "positive_duration"
+    )]
+    pub cache_refresh: Duration,
+}
+
+/// A duration above zero.
+fn positive_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = duration::deserialize(d)?;
+    if v.is_zero() {
+        return Err(serde::de::Error::custom("must be above 0"));
+    }
+    Ok(v)
 }
 
 impl Default for ApiConfig {
@@ -147,6 +168,8 @@ impl Default for ApiConfig {
             flag_render_concurrency: std::thread::available_parallelism()
                 .unwrap_or(NonZeroUsize::MIN),
             flag_render_wait: Duration::from_secs(1),
+            cache: true,
+            cache_refresh: Duration::from_secs(60),
         }
     }
 }

@@ -6,13 +6,15 @@
 //!    (validated newtypes, [`domain::FieldError`], the resources): no HTTP, no SQL.
 //! 2. [`store`]: every SQL statement, over the pool and its metrics; it returns
 //!    domain values and its own errors, and never sees an HTTP type.
-//! 3. [`places`] (the in-memory place index), [`flags`] (embedded SVGs and the PNG
+//! 3. [`catalog`] (countries and currencies served from memory), [`places`] (the
+//!    in-memory place index), [`flags`] (embedded SVGs and the PNG
 //!    cache), [`imports`] (bulk imports on podkit's worker pool and HTTP client),
 //!    [`migrate`] (`atlas migrate up|down|status`).
 //! 4. [`error`] (`ApiError`, mapped to RFC 9457 in one place) and [`routes`] (one
 //!    module per resource, plus the extractors of the 400 vs 422 rule).
 //! 5. [`startup`]: wires it together.
 
+pub mod catalog;
 pub mod config;
 pub mod domain;
 pub mod error;

@@ -46,8 +46,10 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
     register_database_checks(&ctx, &db);
     let hook = db.clone();
     ctx.on_shutdown("database pool", move || async move { hook.close().await });
+    let catalog = start_catalog(&ctx, &db)?;
     let mut state = AppState {
         db,
+        catalog,
         config: ctx.config.clone(),
         places: Default::default(),
         flags: crate::flags::FlagRenderer::new(
@@ -89,6 +91,24 @@ async fn open_database(ctx: &Context<Settings>) -> anyhow::Result<Db> {
 /// Every replica shares the database, so its outage must not pull them all out of
 /// the Service: `database` is report-only, and the calls that need it answer 503 +
 /// `Retry-After`. A schema this binary cannot serve still gates readiness.
+/// The in-memory snapshot of countries and currencies, loaded and kept current in
+/// the background; reads use the database until it is loaded.
+fn start_catalog(ctx: &Context<Settings>, db: &Db) -> anyhow::Result<crate::catalog::Catalog> {
+    let cfg = &ctx.config.service;
+    if !cfg.api.cache {
+        return Ok(crate::catalog::Catalog::off());
+    }
+    let catalog = crate::catalog::Catalog::new(db.clone(), Some(&ctx.metrics))?;
+    let url = cfg.database.url.clone();
+    ctx.spawn(crate::catalog::follow(
+        catalog.clone(),
+        url,
+        cfg.api.cache_refresh,
+        ctx.stopping(),
+    ));
+    Ok(catalog)
+}
+
 fn register_database_checks(ctx: &Context<Settings>, db: &Db) {
     let check = db.clone();
     ctx.health
@@ -124,6 +144,7 @@ fn start_importer(
     };
     let importer = crate::imports::Importer::build(
         state.db.clone(),
+        state.catalog.clone(),
         ctx.config.service.imports.clone(),
         own,
         &ctx.metrics,

@@ -14,6 +14,7 @@ pub mod codes;
 pub mod country;
 pub mod currency;
 pub mod errors;
+pub mod etag;
 pub mod geo;
 pub mod import;
 pub mod paging;

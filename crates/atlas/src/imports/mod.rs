@@ -129,6 +129,8 @@ pub enum Source {
 #[derive(Clone)]
 pub struct Importer {
     db: Db,
+    /// Refreshed (and announced) after every import that wrote rows.
+    catalog: crate::catalog::Catalog,
     pool: WorkerPool,
     client: HttpClient,
     config: Arc<ImportsConfig>,
@@ -180,6 +182,7 @@ impl Importer {
     /// Duplicate metric registration or an invalid client config.
     pub fn build(
         db: Db,
+        catalog: crate::catalog::Catalog,
         config: ImportsConfig,
         own: OwnPorts,
         metrics: &podkit::Metrics,
@@ -188,6 +191,7 @@ impl Importer {
         let client = HttpClient::build("imports", config.client.clone(), Some(metrics))?;
         Ok(Self {
             db,
+            catalog,
             pool,
             client,
             config: Arc::new(config),
@@ -430,6 +434,7 @@ impl Importer {
                 }
                 ImportError::Db(e) => Outcome::Failed(format!("database error: {e}")),
             })?;
+        self.catalog.changed().await;
         Ok(format!("{nc} currencies and {nk} countries imported"))
     }
 

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -70,13 +70,18 @@ pub(crate) fn parse_ref(code: &str) -> Result<CountryRef, ApiError> {
 pub async fn list(
     State(s): State<AppState>,
     Checked(f): Checked<CountryFilter>,
-) -> Result<Json<Page<Country>>, ApiError> {
-    let page = countries::list(&s.db, &f).await?;
+) -> Result<Response, ApiError> {
     let pairs = [
         ("currency", f.currency.as_ref().map(CurrencyCode::as_str)),
         ("q", f.q.as_ref().map(SearchTerm::as_str)),
     ];
-    Ok(Json(Page::at("/api/v1/countries", &pairs, f.limit, page)))
+    const AT: &str = "/api/v1/countries";
+    if let Some(snap) = s.catalog.snapshot() {
+        let page = snap.countries(&f);
+        return Ok(Json(Page::at(AT, &pairs, f.limit, page)).into_response());
+    }
+    let page = countries::list(&s.db, &f).await?;
+    Ok(Json(Page::at(AT, &pairs, f.limit, page)).into_response())
 }
 
 /// One country by alpha-2 or alpha-3 code, any case. Supports `If-None-Match`.
@@ -95,11 +100,25 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let r = parse_ref(&code)?;
+    if let Some(snap) = s.catalog.snapshot() {
+        let c = snap.country(&r).ok_or_else(|| not_found(&code))?;
+        return Ok(super::encoded_unless_unchanged(&headers, c));
+    }
     let c = countries::get(&s.db, &r)
         .await?
         .ok_or_else(|| not_found(&code))?
         .value;
     Ok(super::entity_unless_unchanged(&headers, c))
+}
+
+/// The country `code` names, from memory or the database; 422 or 404 as `get`.
+pub(crate) async fn find(s: &AppState, code: &str) -> Result<Country, ApiError> {
+    let r = parse_ref(code)?;
+    let found = match s.catalog.snapshot() {
+        Some(snap) => snap.country(&r).map(|e| e.value.clone()),
+        None => countries::get(&s.db, &r).await?.map(|v| v.value),
+    };
+    found.ok_or_else(|| not_found(code))
 }
 
 pub(crate) fn not_found(code: &str) -> ApiError {
@@ -131,6 +150,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let c = input.validate().map_err(ApiError::Invalid)?;
     let created = countries::create(&s.db, c).await?.value;
+    s.catalog.changed().await;
     Ok(super::created(
         format!("/api/v1/countries/{}", created.alpha2),
         created,
@@ -163,6 +183,7 @@ pub async fn replace(
     let updated = countries::replace(&s.db, r, c, written_if(precondition))
         .await
         .map_err(write_error(&code))?;
+    s.catalog.changed().await;
     Ok(super::entity(updated.value))
 }
 
@@ -187,5 +208,6 @@ pub async fn delete(
     countries::delete(&s.db, r, written_if(precondition))
         .await
         .map_err(write_error(&code))?;
+    s.catalog.changed().await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -77,10 +77,15 @@ fn write_error(code: &str) -> impl Fn(WriteError) -> ApiError + '_ {
 pub async fn list(
     State(s): State<AppState>,
     Checked(f): Checked<CurrencyFilter>,
-) -> Result<Json<Page<Currency>>, ApiError> {
-    let page = currencies::list(&s.db, &f).await?;
+) -> Result<Response, ApiError> {
     let pairs = [("q", f.q.as_ref().map(SearchTerm::as_str))];
-    Ok(Json(Page::at("/api/v1/currencies", &pairs, f.limit, page)))
+    const AT: &str = "/api/v1/currencies";
+    if let Some(snap) = s.catalog.snapshot() {
+        let page = snap.currencies(&f);
+        return Ok(Json(Page::at(AT, &pairs, f.limit, page)).into_response());
+    }
+    let page = currencies::list(&s.db, &f).await?;
+    Ok(Json(Page::at(AT, &pairs, f.limit, page)).into_response())
 }
 
 /// One currency by code, any case. Supports `If-None-Match`.
@@ -98,7 +103,12 @@ pub async fn get(
     Path(raw): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let c = currencies::get(&s.db, &code(&raw)?)
+    let k = code(&raw)?;
+    if let Some(snap) = s.catalog.snapshot() {
+        let c = snap.currency(&k).ok_or_else(|| not_found(&raw))?;
+        return Ok(super::encoded_unless_unchanged(&headers, c));
+    }
+    let c = currencies::get(&s.db, &k)
         .await?
         .ok_or_else(|| not_found(&raw))?
         .value;
@@ -117,11 +127,17 @@ pub async fn get(
 pub async fn countries(
     State(s): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Vec<Country>>, ApiError> {
-    let list = currencies::countries_using(&s.db, &code(&raw)?)
+) -> Result<Response, ApiError> {
+    let k = code(&raw)?;
+    if let Some(snap) = s.catalog.snapshot() {
+        let list = snap.countries_using(&k).ok_or_else(|| not_found(&raw))?;
+        let raw_items: Vec<&serde_json::value::RawValue> = list.iter().map(|e| &*e.raw).collect();
+        return Ok(Json(raw_items).into_response());
+    }
+    let list: Vec<Country> = currencies::countries_using(&s.db, &k)
         .await?
         .ok_or_else(|| not_found(&raw))?;
-    Ok(Json(list))
+    Ok(Json(list).into_response())
 }
 
 /// Create a currency.
@@ -141,6 +157,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let c = input.validate().map_err(ApiError::Invalid)?;
     let created = currencies::create(&s.db, c).await?.value;
+    s.catalog.changed().await;
     Ok(super::created(
         format!("/api/v1/currencies/{}", created.code),
         created,
@@ -173,6 +190,7 @@ pub async fn replace(
     let updated = currencies::replace(&s.db, target, c, written_if(precondition))
         .await
         .map_err(write_error(&raw))?;
+    s.catalog.changed().await;
     Ok(super::entity(updated.value))
 }
 
@@ -197,5 +215,6 @@ pub async fn delete(
     currencies::delete(&s.db, code(&raw)?, written_if(precondition))
         .await
         .map_err(write_error(&raw))?;
+    s.catalog.changed().await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,14 +6,13 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::countries::{not_found, parse_ref};
+use super::countries::find;
 use super::extract::{Checked, FromQuery};
 use super::{etag_bytes, not_modified, AppState, ProblemDoc};
 use crate::config::ApiConfig;
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
 use crate::flags::{self, WIDTHS};
-use crate::store::countries;
 
 /// A flag's image format.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
@@ -100,11 +99,7 @@ pub async fn flag(
     Checked(rendition): Checked<Rendition>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let r = parse_ref(&code)?;
-    let country = countries::get(&s.db, &r)
-        .await?
-        .ok_or_else(|| not_found(&code))?
-        .value;
+    let country = find(&s, &code).await?;
     let svg_gz = flags::svg_gz(&country.alpha2).ok_or_else(|| {
         ApiError::NotFound(format!("no flag is available for {}", country.alpha2))
     })?;

@@ -28,6 +28,8 @@ use crate::store::Db;
 pub struct AppState {
     /// The database.
     pub db: Db,
+    /// Countries and currencies in memory (off: reads query `db`).
+    pub catalog: crate::catalog::Catalog,
     /// The effective config.
     pub config: Arc<Config>,
     /// The place index (loaded at start-up, or on first use).
@@ -116,16 +118,7 @@ pub fn etag<T: Serialize>(value: &T) -> String {
     etag_bytes(&serde_json::to_vec(value).unwrap_or_default(), 0)
 }
 
-/// A strong ETag over bytes plus a variant number (a PNG width, say).
-pub fn etag_bytes(bytes: &[u8], variant: u32) -> String {
-    // FNV-1a: stable across processes and Rust versions, unlike `DefaultHasher`.
-    let fnv = |h: u64, b: &u8| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-    let hash = variant
-        .to_le_bytes()
-        .iter()
-        .fold(bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, fnv), fnv);
-    format!("\"{hash:016x}\"")
-}
+pub use crate::domain::etag::etag_bytes;
 
 /// The tags of `If-None-Match`, weak ones as strong: it uses weak comparison
 /// (RFC 9110 §13.1.2). Lenient, as a wrong answer costs only a full response;
@@ -179,6 +172,21 @@ pub fn entity_unless_unchanged<T: Serialize>(headers: &HeaderMap, value: T) -> R
         return (StatusCode::NOT_MODIFIED, entity_headers(&tag)).into_response();
     }
     (entity_headers(&tag), Json(value)).into_response()
+}
+
+/// A snapshot entity with its stored ETag and body: 304 when the caller has it.
+pub fn encoded_unless_unchanged<T>(
+    headers: &HeaderMap,
+    e: &crate::catalog::Encoded<T>,
+) -> Response {
+    if not_modified(headers, &e.etag) {
+        return (StatusCode::NOT_MODIFIED, entity_headers(&e.etag)).into_response();
+    }
+    let json = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )];
+    (entity_headers(&e.etag), json, e.json.clone()).into_response()
 }
 
 /// 201 with `Location` and the new resource with its `ETag`.

@@ -8,11 +8,10 @@ use chrono_tz::{OffsetComponents, OffsetName, Tz};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::countries::{not_found, parse_ref};
+use super::countries::find;
 use super::{AppState, ProblemDoc};
 use crate::domain::ZoneName;
 use crate::error::ApiError;
-use crate::store::countries;
 
 /// The local time in one zone, now.
 #[derive(Debug, Serialize, ToSchema)]
@@ -95,11 +94,7 @@ pub async fn country(
     State(s): State<AppState>,
     Path(code): Path<String>,
 ) -> Result<Json<CountryTime>, ApiError> {
-    let r = parse_ref(&code)?;
-    let c = countries::get(&s.db, &r)
-        .await?
-        .ok_or_else(|| not_found(&code))?
-        .value;
+    let c = find(&s, &code).await?;
     let now = Utc::now();
     let mut zones = Vec::new();
     for z in &c.timezones {

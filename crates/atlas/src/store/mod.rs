@@ -15,6 +15,7 @@
 //! (launchbadge/sqlx#3000). Rows decode through `#[derive(sqlx::FromRow)]`.
 
 mod availability;
+pub mod catalog;
 pub mod countries;
 pub mod currencies;
 pub mod db;
