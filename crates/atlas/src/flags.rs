@@ -28,6 +28,21 @@ pub fn svg_gz(alpha2: &str) -> Option<&'static [u8]> {
         .map(|i| FLAGS_GZ[i].1)
 }
 
+/// The ETag of a flag's rendition (`variant`: 0 for the SVG, else the PNG width):
+/// the hash of its SVG, taken once per flag, continued with the variant.
+pub fn etag(alpha2: &str, variant: u32) -> Option<String> {
+    use crate::domain::etag::{etag_of, fnv1a, FNV_OFFSET};
+    static STATES: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    let states = STATES.get_or_init(|| {
+        FLAGS_GZ
+            .iter()
+            .map(|(_, gz)| fnv1a(FNV_OFFSET, gz))
+            .collect()
+    });
+    let i = FLAGS_GZ.binary_search_by(|(c, _)| (*c).cmp(alpha2)).ok()?;
+    Some(etag_of(states[i], variant))
+}
+
 /// The SVG for an alpha-2 code, inflated.
 pub fn svg(alpha2: &str) -> Option<Vec<u8>> {
     use std::io::Read;
@@ -41,14 +56,20 @@ pub fn svg(alpha2: &str) -> Option<Vec<u8>> {
 #[derive(Clone)]
 struct Bytes;
 
-impl Weighter<(String, u32), Arc<Vec<u8>>> for Bytes {
-    fn weight(&self, _: &(String, u32), v: &Arc<Vec<u8>>) -> u64 {
+impl Weighter<Key, Png> for Bytes {
+    fn weight(&self, _: &Key, v: &Png) -> u64 {
         v.len() as u64 + 64
     }
 }
 
+/// A rendered PNG: shared by the cache and every response that sends it.
+pub type Png = axum::body::Bytes;
+
+/// (alpha-2 code, width): no allocation to look one up.
+type Key = ([u8; 2], u32);
+
 /// Rendered PNGs by (alpha-2, width), weighed in bytes.
-type PngCache = Cache<(String, u32), Arc<Vec<u8>>, Bytes>;
+type PngCache = Cache<Key, Png, Bytes>;
 
 /// Renders and caches PNGs.
 #[derive(Clone)]
@@ -97,8 +118,12 @@ impl FlagRenderer {
     ///
     /// # Errors
     /// See [`RenderError`].
-    pub async fn png(&self, alpha2: &str, width: u32) -> Result<(Arc<Vec<u8>>, bool), RenderError> {
-        let key = (alpha2.to_string(), width);
+    pub async fn png(&self, alpha2: &str, width: u32) -> Result<(Png, bool), RenderError> {
+        let code: [u8; 2] = alpha2
+            .as_bytes()
+            .try_into()
+            .map_err(|_| RenderError::Parse(format!("no flag for {alpha2}")))?;
+        let key = (code, width);
         if let Some(hit) = self.cache.get(&key) {
             return Ok((hit, true));
         }
@@ -125,7 +150,7 @@ impl FlagRenderer {
         })
         .await
         .map_err(|e| RenderError::Encode(e.to_string()))??;
-        let png = Arc::new(png);
+        let png = Png::from(png);
         self.cache.insert(key, png.clone());
         Ok((png, false))
     }

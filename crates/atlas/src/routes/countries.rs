@@ -121,6 +121,18 @@ pub(crate) async fn find(s: &AppState, code: &str) -> Result<Country, ApiError> 
     found.ok_or_else(|| not_found(code))
 }
 
+/// The alpha-2 code of the country `code` names (no copy of the whole country).
+pub(crate) async fn alpha2_of(s: &AppState, code: &str) -> Result<String, ApiError> {
+    if let Some(snap) = s.catalog.snapshot() {
+        let r = parse_ref(code)?;
+        return snap
+            .country(&r)
+            .map(|e| e.value.alpha2.clone())
+            .ok_or_else(|| not_found(code));
+    }
+    find(s, code).await.map(|c| c.alpha2)
+}
+
 pub(crate) fn not_found(code: &str) -> ApiError {
     ApiError::NotFound(format!("no country with code {code:?}"))
 }

@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::countries::find;
+use super::countries::alpha2_of;
 use super::extract::{Checked, FromQuery};
-use super::{etag_bytes, not_modified, AppState, ProblemDoc};
+use super::{not_modified, AppState, ProblemDoc};
 use crate::config::ApiConfig;
 use crate::domain::{FieldError, Violations};
 use crate::error::ApiError;
@@ -99,16 +99,15 @@ pub async fn flag(
     Checked(rendition): Checked<Rendition>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let country = find(&s, &code).await?;
-    let svg_gz = flags::svg_gz(&country.alpha2).ok_or_else(|| {
-        ApiError::NotFound(format!("no flag is available for {}", country.alpha2))
-    })?;
+    let alpha2 = alpha2_of(&s, &code).await?;
+    let no_flag = || ApiError::NotFound(format!("no flag is available for {alpha2}"));
+    let svg_gz = flags::svg_gz(&alpha2).ok_or_else(no_flag)?;
     // The SVG bytes decide every representation: one tag per (flag, format, width).
     let width = match rendition {
         Rendition::Svg => 0,
         Rendition::Png(w) => w,
     };
-    let tag = etag_bytes(svg_gz, width);
+    let tag = flags::etag(&alpha2, width).ok_or_else(no_flag)?;
     let cache = [
         (
             header::ETAG,
@@ -129,18 +128,14 @@ pub async fn flag(
         res.headers_mut().insert(header::ETAG, cache[0].1.clone());
         return Ok(res);
     };
-    let (bytes, _hit) = s
-        .flags
-        .png(&country.alpha2, width)
-        .await
-        .map_err(|e| match e {
-            flags::RenderError::Busy { .. } => ApiError::Overloaded(e.to_string()),
-            e => ApiError::Unexpected(e.into()),
-        })?;
+    let (bytes, _hit) = s.flags.png(&alpha2, width).await.map_err(|e| match e {
+        flags::RenderError::Busy { .. } => ApiError::Overloaded(e.to_string()),
+        e => ApiError::Unexpected(e.into()),
+    })?;
     Ok((
         [(header::CONTENT_TYPE, HeaderValue::from_static("image/png"))],
         cache,
-        bytes.as_ref().clone(),
+        bytes,
     )
         .into_response())
 }
