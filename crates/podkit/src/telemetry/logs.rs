@@ -7,11 +7,11 @@ use file_rotate::suffix::AppendCount;
 use file_rotate::{ContentLimit, FileRotate};
 use json_subscriber::JsonLayer;
 use tracing::Subscriber;
-use tracing_appender::non_blocking::{NonBlocking, NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::filter::{filter_fn, EnvFilter};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+use super::batch::{batch, BatchGuard, BatchWriter, Delivery, DropNotice};
 use super::{BoxedLayer, TelemetryError};
 use crate::config::{Level, LogFormat, SinkConfig, SinkKind};
 
@@ -24,60 +24,55 @@ pub(super) fn parse_filter(s: &str) -> Result<EnvFilter, TelemetryError> {
         })
 }
 
-pub(super) fn open_sink(sink: &SinkConfig) -> Result<(NonBlocking, WorkerGuard), String> {
+pub(super) fn open_sink(sink: &SinkConfig) -> Result<(BatchWriter, BatchGuard), String> {
     if sink.min_level > sink.max_level {
         return Err(format!(
             "min_level {:?} is above max_level {:?}",
             sink.min_level, sink.max_level
         ));
     }
-    // Lossy: under a log flood, dropping lines beats blocking request threads.
-    let builder = NonBlockingBuilder::default()
-        .lossy(true)
-        .buffered_lines_limit(64_000);
-    // The writer thread drains every queued line, then flushes: a BufWriter turns a
-    // burst of lines into one write(2) instead of one per line (stdout is
-    // line-buffered), which at tens of thousands of requests a second is the bulk
-    // of the logging cost.
-    let buffered = |w| io::BufWriter::with_capacity(64 * 1024, w);
-    Ok(match sink.kind {
-        SinkKind::Stdout => {
-            builder.finish(buffered(Box::new(io::stdout()) as Box<dyn io::Write + Send>))
-        }
-        SinkKind::Stderr => builder.finish(buffered(Box::new(io::stderr()))),
-        SinkKind::File => {
-            let path = sink.path.as_ref().ok_or("a file sink needs `path`")?;
-            if sink.max_size == 0 {
-                return Err("max_size must be above 0".into());
-            }
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            }
-            // Fail now, not on the first line, when the file cannot be written.
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-            let compression = if sink.compress {
-                // Keep the newest rotated file plain so `tail` still works on it.
-                Compression::OnRotate(1)
-            } else {
-                Compression::None
-            };
-            let file = FileRotate::new(
-                path,
-                AppendCount::new(sink.max_backups),
-                ContentLimit::BytesSurpassed(sink.max_size),
-                compression,
-                None,
-            );
-            // Unbuffered: rotation counts bytes per write, and a batched write would
-            // let a file overshoot `max_size` by a whole batch.
-            builder.finish(Box::new(file) as Box<dyn io::Write + Send>)
-        }
-    })
+    let notice = match sink.format {
+        LogFormat::Json => DropNotice::Json,
+        LogFormat::Pretty => DropNotice::Text,
+    };
+    let (out, delivery): (Box<dyn io::Write + Send>, _) = match sink.kind {
+        SinkKind::Stdout => (Box::new(io::stdout()), Delivery::Whole),
+        SinkKind::Stderr => (Box::new(io::stderr()), Delivery::Whole),
+        // Line by line: rotation counts bytes per write, and a whole batch in one
+        // write would let a file overshoot `max_size` by the batch.
+        SinkKind::File => (Box::new(open_file(sink)?), Delivery::Lines),
+    };
+    batch(out, delivery, notice).map_err(|e| format!("cannot start the log writer: {e}"))
+}
+
+fn open_file(sink: &SinkConfig) -> Result<FileRotate<AppendCount>, String> {
+    let path = sink.path.as_ref().ok_or("a file sink needs `path`")?;
+    if sink.max_size == 0 {
+        return Err("max_size must be above 0".into());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    // Fail now, not on the first line, when the file cannot be written.
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let compression = if sink.compress {
+        // Keep the newest rotated file plain so `tail` still works on it.
+        Compression::OnRotate(1)
+    } else {
+        Compression::None
+    };
+    Ok(FileRotate::new(
+        path,
+        AppendCount::new(sink.max_backups),
+        ContentLimit::BytesSurpassed(sink.max_size),
+        compression,
+        None,
+    ))
 }
 
 fn rank(l: &tracing::Level) -> Level {
@@ -90,7 +85,7 @@ fn rank(l: &tracing::Level) -> Level {
     }
 }
 
-pub(super) fn sink_layer(sink: &SinkConfig, writer: NonBlocking) -> BoxedLayer {
+pub(super) fn sink_layer(sink: &SinkConfig, writer: BatchWriter) -> BoxedLayer {
     let (min, max) = (sink.min_level, sink.max_level);
     let range = filter_fn(move |meta| {
         let l = rank(meta.level());

@@ -3,13 +3,13 @@
 //! One global filter in `RUST_LOG` syntax, changeable at run time ([`LogControl`]),
 //! in front of any number of sinks. Each sink has its own writer, format and level
 //! range, so "debug..info to `app.debug.log`, error to `app.error.log` and stderr,
-//! everything to stdout" is four lines of config. Writers are non-blocking: a slow
-//! disk or log collector drops lines (counted by the appender) rather than stalling
+//! everything to stdout" is four lines of config. Writers are non-blocking and
+//! batched (one writer thread per sink takes every pending line each 50 ms): a slow
+//! disk or log collector drops lines (and a line says how many) rather than stalling
 //! requests. [`Telemetry::flush`] drains them at shutdown.
 
 use std::sync::Mutex;
 
-use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::filter::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -18,6 +18,7 @@ use tracing_subscriber::{reload, Layer, Registry};
 use crate::build::BuildInfo;
 use crate::config::{KitConfig, Level, SinkConfig, SinkKind};
 
+mod batch;
 pub mod log_control;
 mod logs;
 pub mod metrics;
@@ -61,7 +62,7 @@ pub(crate) type BoxedLayer = Box<dyn Layer<Base> + Send + Sync>;
 
 /// Running telemetry: keeps log writers alive and owns the run-time filter.
 pub struct Telemetry {
-    guards: Mutex<Vec<WorkerGuard>>,
+    guards: Mutex<Vec<batch::BatchGuard>>,
     control: LogControl,
     #[cfg(feature = "otel")]
     otel: Option<otel::OtelGuard>,
