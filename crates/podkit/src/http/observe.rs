@@ -59,12 +59,12 @@ pub(crate) async fn observe_layer(
         route: req.extensions().get::<MatchedPath>().cloned(),
         start: Instant::now(),
     };
-    let span = request_span(&cfg, &seen, &req);
+    let (span, sampled) = request_span(&cfg, &seen, &req);
     // A guard, not inc/dec around the await: when the client goes away axum drops
     // this future mid-request, and the gauge must still come back down.
     let _in_flight = cfg.metrics.as_ref().map(|m| InFlight::enter(&m.in_flight));
     let res = next.run(req).instrument(span.clone()).await;
-    finish(&cfg, &seen, &span, &res);
+    finish(&cfg, &seen, &span, sampled, &res);
     res
 }
 
@@ -72,7 +72,7 @@ pub(crate) async fn observe_layer(
 /// even when the filter is `warn`. The `otel.*` fields are filled in only when
 /// spans are exported: formatting a span name no one reads is most of a span's
 /// cost, and they would be noise on every log line.
-fn request_span(cfg: &Observe, seen: &Seen, req: &Request) -> Span {
+fn request_span(cfg: &Observe, seen: &Seen, req: &Request) -> (Span, bool) {
     let span = tracing::error_span!(
         "http_request",
         otel.name = field::Empty,
@@ -88,22 +88,23 @@ fn request_span(cfg: &Observe, seen: &Seen, req: &Request) -> Span {
         );
         span.record("otel.kind", "server");
         let path = req.uri().path();
-        (hooks.start)(req.headers(), &span, seen.method.as_str(), route, path);
+        let sampled = (hooks.start)(req.headers(), &span, seen.method.as_str(), route, path);
+        return (span, sampled);
     }
-    span
+    (span, false)
 }
 
-fn finish(cfg: &Observe, seen: &Seen, span: &Span, res: &Response) {
+fn finish(cfg: &Observe, seen: &Seen, span: &Span, sampled: bool, res: &Response) {
     let status = res.status();
     let elapsed = seen.start.elapsed();
     if let Some(cause) = res.extensions().get::<Cause>() {
         span.in_scope(|| log_cause(status, cause));
     }
-    if let Some(hooks) = cfg.trace {
+    if let Some(hooks) = cfg.trace.filter(|_| sampled) {
         (hooks.finish)(span, status.as_u16());
-    }
-    if status.is_server_error() && cfg.trace.is_some() {
-        span.record("otel.status_code", "ERROR");
+        if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
+        }
     }
     if let Some(m) = &cfg.metrics {
         m.observe(seen.method.as_str(), seen.route(), status, elapsed);

@@ -51,8 +51,9 @@ pub struct OtelError(pub(crate) String);
 #[derive(Clone, Copy)]
 pub struct TraceHooks {
     /// At the start: headers (for `traceparent`), the span, method, route and path.
-    pub start: fn(&HeaderMap, &tracing::Span, &str, &str, &str),
-    /// At the end: the response status.
+    /// Returns whether the span is sampled; an unsampled one gets no attributes.
+    pub start: fn(&HeaderMap, &tracing::Span, &str, &str, &str) -> bool,
+    /// At the end of a sampled span: the response status.
     pub finish: fn(&tracing::Span, u16),
 }
 
