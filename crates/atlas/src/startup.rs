@@ -153,7 +153,7 @@ fn warm_places(ctx: &Context<Settings>, state: &AppState) {
         loop {
             match places.load(&db).await {
                 Ok(idx) => {
-                    tracing::info!(places = idx.len(), load_ms = t.elapsed().as_millis() as u64, "place index loaded");
+                    tracing::info!(places = idx.len(), source = idx.source().as_str(), load_ms = t.elapsed().as_millis() as u64, "place index loaded");
                     return;
                 }
                 Err(e) => tracing::warn!(error.message = %e, retry_ms = delay.as_millis() as u64, "place index not loaded yet"),
