@@ -45,60 +45,8 @@ fn embed_places() {
     println!("cargo:rerun-if-changed=data/places.tsv");
     println!("cargo:rerun-if-changed=src/places/layout.rs");
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let tsv = std::fs::read_to_string("data/places.tsv").expect("read data/places.tsv");
-    let mut lines = tsv.lines();
-    let header: Vec<&str> = lines.next().expect("a header row").split('\t').collect();
-    let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or_else(|| panic!("data/places.tsv has no column {name}"))
-    };
-    let cols = [
-        "id",
-        "name",
-        "ascii_name",
-        "search_name",
-        "alternate_names",
-        "country",
-        "admin1",
-        "population",
-        "latitude",
-        "longitude",
-        "timezone",
-    ]
-    .map(column);
     let mut b = layout::Builder::default();
-    for (n, line) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
-        let f: Vec<&str> = line.split('\t').collect();
-        let get = |i: usize| {
-            *f.get(cols[i])
-                .unwrap_or_else(|| panic!("data/places.tsv line {}: too few fields", n + 2))
-        };
-        let num = |i: usize| -> f64 {
-            get(i)
-                .parse()
-                .unwrap_or_else(|e| panic!("data/places.tsv line {}: {e}", n + 2))
-        };
-        let int = |i: usize| -> i64 {
-            get(i)
-                .parse()
-                .unwrap_or_else(|e| panic!("data/places.tsv line {}: {e}", n + 2))
-        };
-        b.push(&layout::Input {
-            id: int(0),
-            name: get(1),
-            ascii_name: get(2),
-            search_name: get(3),
-            alternate_names: get(4),
-            country: get(5),
-            admin1: get(6),
-            population: int(7),
-            latitude: num(8),
-            longitude: num(9),
-            timezone: get(10),
-        });
-    }
+    read_places_tsv(&mut b);
     let f = b.fingerprint();
     let t = b.finish();
     let mut code = String::from(
@@ -186,6 +134,63 @@ fn embed_migrations() {
     }
     code.push_str("];\n");
     std::fs::write(out.join("migrations.rs"), code).expect("write migrations.rs");
+}
+
+/// Push every place of `data/places.tsv` (columns found by their header names).
+fn read_places_tsv(b: &mut layout::Builder) {
+    let tsv = std::fs::read_to_string("data/places.tsv").expect("read data/places.tsv");
+    let mut lines = tsv.lines();
+    let header: Vec<&str> = lines.next().expect("a header row").split('\t').collect();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("data/places.tsv has no column {name}"))
+    };
+    let cols = [
+        "id",
+        "name",
+        "ascii_name",
+        "search_name",
+        "alternate_names",
+        "country",
+        "admin1",
+        "population",
+        "latitude",
+        "longitude",
+        "timezone",
+    ]
+    .map(column);
+    for (n, line) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let get = |i: usize| {
+            *f.get(cols[i])
+                .unwrap_or_else(|| panic!("data/places.tsv line {}: too few fields", n + 2))
+        };
+        let num = |i: usize| -> f64 {
+            get(i)
+                .parse()
+                .unwrap_or_else(|e| panic!("data/places.tsv line {}: {e}", n + 2))
+        };
+        let int = |i: usize| -> i64 {
+            get(i)
+                .parse()
+                .unwrap_or_else(|e| panic!("data/places.tsv line {}: {e}", n + 2))
+        };
+        b.push(&layout::Input {
+            id: int(0),
+            name: get(1),
+            ascii_name: get(2),
+            search_name: get(3),
+            alternate_names: get(4),
+            country: get(5),
+            admin1: get(6),
+            population: int(7),
+            latitude: num(8),
+            longitude: num(9),
+            timezone: get(10),
+        });
+    }
 }
 
 /// The kind declared on an up migration's first line (as Rust code) and the SQL
