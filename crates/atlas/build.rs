@@ -1,9 +1,14 @@
-//! Embeds the flag SVGs (see `embed_flags`) and bakes the build identity into the binary: `BUILD_RELEASE` (default: the crate
+//! Embeds the flag SVGs (see `embed_flags`), the migrations (`embed_migrations`)
+//! and the place index (`embed_places`), and bakes the build identity into the binary: `BUILD_RELEASE` (default: the crate
 //! version), `BUILD_COMMIT` (default: `git rev-parse --short HEAD`) and `BUILD_TIME`
 //! (default: now, RFC 3339). Set them explicitly for reproducible builds; `unset` when
 //! unknown.
 
 use std::process::Command;
+
+#[path = "src/places/layout.rs"]
+#[allow(dead_code)]
+mod layout;
 
 fn main() {
     for var in ["BUILD_RELEASE", "BUILD_COMMIT", "BUILD_TIME"] {
@@ -31,6 +36,47 @@ fn main() {
     println!("cargo:rustc-env=ATLAS_VERSION_LINE=release: {release}, commit: {commit}, buildTime: {time}");
     embed_flags();
     embed_migrations();
+    embed_places();
+}
+
+/// Lay out the place index from `data/places.tsv` (see `src/places/layout.rs`) and
+/// record the data's fingerprint, which start-up compares with the database's.
+fn embed_places() {
+    println!("cargo:rerun-if-changed=data/places.tsv");
+    println!("cargo:rerun-if-changed=src/places/layout.rs");
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let mut b = layout::Builder::default();
+    read_places_tsv(&mut b);
+    let f = b.fingerprint();
+    let t = b.finish();
+    let mut code = String::from(
+        "/// The place index laid out from data/places.tsv at build time.\n\
+         static EMBEDDED: Tables<&[u8], &str> = Tables {\n",
+    );
+    for (name, bytes) in [
+        ("rows", &t.rows[..]),
+        ("keys", &t.keys[..]),
+        ("zones", &t.zones[..]),
+        ("text", t.text.as_bytes()),
+    ] {
+        let path = out.join(format!("places.{name}"));
+        std::fs::write(&path, bytes).expect("write a place table");
+        let include = if name == "text" {
+            "include_str"
+        } else {
+            "include_bytes"
+        };
+        code.push_str(&format!(
+            "    {name}: {include}!({:?}),\n",
+            path.display().to_string()
+        ));
+    }
+    code.push_str(&format!(
+        "}};\n/// The fingerprint of data/places.tsv.\n\
+         const EMBEDDED_FINGERPRINT: Fingerprint = Fingerprint {{ count: {}, ids: {}, populations: {}, coordinates: {}, lengths: {} }};\n",
+        f.count, f.ids, f.populations, f.coordinates, f.lengths
+    ));
+    std::fs::write(out.join("places.rs"), code).expect("write places.rs");
 }
 
 /// Embed every migration gzip-compressed (the places seed alone is 5 MB of SQL) as
@@ -88,6 +134,63 @@ fn embed_migrations() {
     }
     code.push_str("];\n");
     std::fs::write(out.join("migrations.rs"), code).expect("write migrations.rs");
+}
+
+/// Push every place of `data/places.tsv` (columns found by their header names).
+fn read_places_tsv(b: &mut layout::Builder) {
+    let tsv = std::fs::read_to_string("data/places.tsv").expect("read data/places.tsv");
+    let mut lines = tsv.lines();
+    let header: Vec<&str> = lines.next().expect("a header row").split('\t').collect();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("data/places.tsv has no column {name}"))
+    };
+    let cols = [
+        "id",
+        "name",
+        "ascii_name",
+        "search_name",
+        "alternate_names",
+        "country",
+        "admin1",
+        "population",
+        "latitude",
+        "longitude",
+        "timezone",
+    ]
+    .map(column);
+    for (n, line) in lines.enumerate().filter(|(_, l)| !l.is_empty()) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let get = |i: usize| {
+            *f.get(cols[i])
+                .unwrap_or_else(|| panic!("data/places.tsv line {}: too few fields", n + 2))
+        };
+        let num = |i: usize| -> f64 {
+            get(i)
+                .parse()
+                .unwrap_or_else(|e| panic!("data/places.tsv line {}: {e}", n + 2))
+        };
+        let int = |i: usize| -> i64 {
+            get(i)
+                .parse()
+                .unwrap_or_else(|e| panic!("data/places.tsv line {}: {e}", n + 2))
+        };
+        b.push(&layout::Input {
+            id: int(0),
+            name: get(1),
+            ascii_name: get(2),
+            search_name: get(3),
+            alternate_names: get(4),
+            country: get(5),
+            admin1: get(6),
+            population: int(7),
+            latitude: num(8),
+            longitude: num(9),
+            timezone: get(10),
+        });
+    }
 }
 
 /// The kind declared on an up migration's first line (as Rust code) and the SQL

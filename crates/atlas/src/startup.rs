@@ -63,7 +63,7 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
         state.importer = Some(start_importer(&ctx, &state)?);
     }
     if cfg.api.places {
-        warm_places(&ctx, &state);
+        warm_places(&ctx, &state).await;
     }
     Ok(router(state, podkit::build_info!()))
 }
@@ -163,29 +163,50 @@ fn start_importer(
     Ok(importer)
 }
 
-/// Load the place index in the background, retrying until it succeeds (the database
-/// may be down or not migrated yet), and hold readiness until it has: start-up stays
-/// fast, and traffic arrives only once lookups are warm.
-fn warm_places(ctx: &Context<Settings>, state: &AppState) {
+/// Load the place index and hold readiness until it is loaded. The first attempt
+/// runs here, within the readiness check budget: when the database holds the
+/// embedded places it is one aggregate query, and the pod is ready as soon as it
+/// has started, instead of a failed check (cached for a while) delaying it. When
+/// the database is down, not migrated yet or slow, loading goes on in the
+/// background, retrying until it succeeds, and start-up is not held up further.
+async fn warm_places(ctx: &Context<Settings>, state: &AppState) {
     let (places, db, stopping) = (state.places.clone(), state.db.clone(), ctx.stopping());
-    ctx.spawn(async move {
-        let t = std::time::Instant::now();
-        let mut delay = std::time::Duration::from_millis(200);
-        loop {
-            match places.load(&db).await {
-                Ok(idx) => {
-                    tracing::info!(places = idx.len(), load_ms = t.elapsed().as_millis() as u64, "place index loaded");
-                    return;
-                }
-                Err(e) => tracing::warn!(error.message = %e, retry_ms = delay.as_millis() as u64, "place index not loaded yet"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
-                _ = stopping.cancelled() => return,
-            }
-            delay = (delay * 2).min(std::time::Duration::from_secs(10));
+    let t = std::time::Instant::now();
+    let loaded = move |idx: &crate::places::PlaceIndex| {
+        tracing::info!(
+            places = idx.len(),
+            source = idx.source().as_str(),
+            load_ms = t.elapsed().as_millis() as u64,
+            "place index loaded"
+        );
+    };
+    let budget = ctx.config.kit.health.check_timeout;
+    match tokio::time::timeout(budget, places.load(&db)).await {
+        Ok(Ok(idx)) => loaded(idx),
+        Ok(Err(e)) => {
+            tracing::warn!(error.message = %e, "place index not loaded yet; retrying in the background")
         }
-    });
+        Err(_) => tracing::warn!(
+            budget_ms = budget.as_millis() as u64,
+            "place index not loaded within the budget; retrying in the background"
+        ),
+    }
+    if places.get().is_none() {
+        ctx.spawn(async move {
+            let mut delay = std::time::Duration::from_millis(200);
+            loop {
+                match places.load(&db).await {
+                    Ok(idx) => return loaded(idx),
+                    Err(e) => tracing::warn!(error.message = %e, retry_ms = delay.as_millis() as u64, "place index not loaded yet"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopping.cancelled() => return,
+                }
+                delay = (delay * 2).min(std::time::Duration::from_secs(10));
+            }
+        });
+    }
     let places = state.places.clone();
     ctx.health.add_check("places", move || {
         let loaded = places.get().is_some();

@@ -52,3 +52,43 @@ pub async fn for_each(db: &Db, mut each: impl FnMut(PlaceRow) + Send) -> Result<
     })
     .await
 }
+
+/// The places' fingerprint as `places::layout::Fingerprint` computes it (see
+/// there): one aggregate query instead of reading every row. Sums are cast back
+/// to BIGINT because PostgreSQL sums BIGINTs as NUMERIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Fingerprint {
+    /// Rows.
+    pub count: i64,
+    /// Sum of ids.
+    pub ids: i64,
+    /// Populations mixed with ids.
+    pub populations: i64,
+    /// Coordinates (micro-degrees) mixed with ids.
+    pub coordinates: i64,
+    /// String lengths (characters) mixed with ids.
+    pub lengths: i64,
+}
+
+/// Read the places' [`Fingerprint`].
+///
+/// # Errors
+/// The database is unreachable or the table is missing (not migrated).
+pub async fn fingerprint(db: &Db) -> Result<Fingerprint, DbError> {
+    db.run(
+        "places.fingerprint",
+        sqlx::query_as::<_, Fingerprint>(
+            "SELECT COUNT(*) AS count, \
+             CAST(COALESCE(SUM(id), 0) AS BIGINT) AS ids, \
+             CAST(COALESCE(SUM((id % 1009) * population), 0) AS BIGINT) AS populations, \
+             CAST(COALESCE(SUM((id % 1013) * CAST(ROUND(latitude * 1000000) AS BIGINT) \
+                 + (id % 1019) * CAST(ROUND(longitude * 1000000) AS BIGINT)), 0) AS BIGINT) AS coordinates, \
+             CAST(COALESCE(SUM((id % 1021) * (LENGTH(name) + 3 * LENGTH(ascii_name) \
+                 + 5 * LENGTH(search_name) + 7 * LENGTH(alternate_names) + 11 * LENGTH(country) \
+                 + 13 * LENGTH(admin1) + 17 * LENGTH(timezone))), 0) AS BIGINT) AS lengths \
+             FROM places",
+        )
+        .fetch_one(db.pool()),
+    )
+    .await
+}

@@ -2,8 +2,12 @@
 
 use serde_json::Value;
 
+use atlas::places::{PlaceIndex, Source};
+use atlas::store::Db;
+use podkit::cli::CommonArgs;
+
 use crate::db::TestDb;
-use crate::helpers::TestApp;
+use crate::helpers::{base_env, TestApp};
 
 async fn json(app: &TestApp, path: &str, status: u16) -> Value {
     let res = app.get(path).await;
@@ -71,6 +75,91 @@ async fn places_by_name_and_coordinates(app: &TestApp, _: &TestDb) {
     }
 }
 db_test!(places, places_by_name_and_coordinates);
+
+/// A pool of our own on the app's database.
+fn handle(app: &TestApp, db: &TestDb) -> Db {
+    let mut env = base_env();
+    match &db.url {
+        Some(url) => env.insert("DATABASE_URL".into(), url.clone()),
+        None => env.insert(
+            "ATLAS_DATABASE__SQLITE_PATH".into(),
+            app.dir().join("atlas.db").display().to_string(),
+        ),
+    };
+    let config: atlas::config::Config = atlas::config::loader(&CommonArgs::default())
+        .with_env(env)
+        .load()
+        .unwrap();
+    Db::connect_lazy(&config.service.database, None).unwrap()
+}
+
+/// The index built into the binary serves only while the database holds the same
+/// places; one changed row sends the load to the database (#14).
+async fn embedded_index_only_while_the_database_matches(app: &TestApp, db: &TestDb) {
+    app.wait_for_admin("/readyz", 200, std::time::Duration::from_secs(30))
+        .await;
+    let handle = handle(app, db);
+    let embedded = PlaceIndex::load(&handle).await.unwrap();
+    assert_eq!(
+        embedded.source(),
+        Source::Embedded,
+        "a migrated database holds data/places.tsv"
+    );
+    // The SQL fingerprint and the Rust one agree on the database's rows.
+    let (read, rows) = PlaceIndex::read(&handle).await.unwrap();
+    let sql = atlas::store::places::fingerprint(&handle).await.unwrap();
+    assert_eq!(
+        (
+            rows.count,
+            rows.ids,
+            rows.populations,
+            rows.coordinates,
+            rows.lengths
+        ),
+        (
+            sql.count,
+            sql.ids,
+            sql.populations,
+            sql.coordinates,
+            sql.lengths
+        )
+    );
+    assert_eq!(read.len(), embedded.len());
+    for q in ["covilha", "paris", "sao", "new york", "z"] {
+        let ids =
+            |i: &PlaceIndex| -> Vec<i64> { i.search(q, 20).iter().map(|(p, _)| p.id).collect() };
+        assert_eq!(ids(&read), ids(&embedded), "case {q}");
+    }
+    for (lat, lon) in [(40.28, -7.5), (-33.9, 151.2), (64.1, -21.9), (0.0, 179.99)] {
+        let (a, b) = (
+            read.nearest(lat, lon).unwrap().0,
+            embedded.nearest(lat, lon).unwrap().0,
+        );
+        assert_eq!(
+            (a.id, a.latitude, a.longitude),
+            (b.id, b.latitude, b.longitude),
+            "case {lat},{lon}"
+        );
+    }
+
+    let covilha = embedded.search("covilha", 1)[0].0.clone();
+    sqlx::query("UPDATE places SET population = population + 1 WHERE id = $1")
+        .bind(covilha.id)
+        .execute(handle.pool())
+        .await
+        .unwrap();
+    let changed = PlaceIndex::load(&handle).await.unwrap();
+    assert_eq!(changed.source(), Source::Database);
+    assert_eq!(
+        changed.search("covilha", 1)[0].0.population,
+        covilha.population + 1
+    );
+    handle.close().await;
+}
+db_test!(
+    embedded_index,
+    embedded_index_only_while_the_database_matches
+);
 
 async fn flags_as_svg_and_png_with_etags(app: &TestApp, _: &TestDb) {
     let svg = app.get("/api/v1/countries/pt/flag").await;

@@ -54,7 +54,8 @@ struct Inner {
     checks: std::sync::RwLock<Vec<Arc<NamedCheck>>>,
     started: AtomicBool,
     shutting_down: AtomicBool,
-    cache: Mutex<Option<(Instant, ReadinessReport)>>,
+    /// The last report, when it ran, and how many checks were registered then.
+    cache: Mutex<Option<(Instant, ReadinessReport, usize)>>,
     config: HealthConfig,
     metrics: Option<HealthMetrics>,
 }
@@ -212,7 +213,15 @@ impl Health {
         // Holding the lock while checking makes concurrent probes wait for one run
         // instead of starting their own.
         let mut cache = self.inner.cache.lock().await;
-        if let Some((at, report)) = cache.as_ref() {
+        let registered = self
+            .inner
+            .checks
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        // A report from before a check was registered (a probe during start-up,
+        // when the service has not added its checks yet) says nothing about it.
+        if let Some((at, report, _)) = cache.as_ref().filter(|c| c.2 == registered) {
             // A failure is reused only briefly, so a recovered dependency (or a
             // warm-up that just finished) shows at the next probe, not a TTL later.
             let ttl = if report.status == "ready" {
@@ -225,7 +234,7 @@ impl Health {
             }
         }
         let report = self.run_checks().await;
-        *cache = Some((Instant::now(), report.clone()));
+        *cache = Some((Instant::now(), report.clone(), registered));
         self.with_lifecycle(report)
     }
 
@@ -299,6 +308,17 @@ mod tests {
         assert_eq!(h.readiness().await.status, "starting");
         h.mark_started();
         assert!(h.readiness().await.is_ready());
+    }
+
+    #[tokio::test]
+    async fn a_report_cached_before_a_check_was_added_is_not_reused() {
+        // A probe during start-up ran no checks; the service then registered one
+        // that fails, and start-up ended within the cache TTL.
+        let h = health(Duration::from_secs(60));
+        assert_eq!(h.readiness().await.status, "starting");
+        h.add_check("index", || async { Err("loading".into()) });
+        h.mark_started();
+        assert_eq!(h.readiness().await.status, "not_ready");
     }
 
     #[tokio::test(start_paused = true)]
