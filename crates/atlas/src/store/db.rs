@@ -107,6 +107,12 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(cfg.max_connections)
             .acquire_timeout(cfg.acquire_timeout)
+            // No ping before each acquire: it is a round trip (on SQLite a hand-off to
+            // the connection's worker thread) per request, and it proves little, since
+            // the connection can break right after. A broken connection fails its
+            // query instead; `classify` turns that into a 503 and the fail-fast state,
+            // and sqlx's ping when the connection is returned closes it.
+            .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -20,5 +20,6 @@ mod imports;
 mod migrations;
 mod places;
 mod schema_window;
+mod store_answers;
 mod timezones;
 mod validation;
