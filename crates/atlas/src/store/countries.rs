@@ -148,13 +148,15 @@ pub async fn list(db: &Db, f: &CountryFilter) -> Result<Page<Country>, DbError> 
     let currency = f.currency.as_ref().map(CurrencyCode::as_str);
     let pattern = f.q.as_ref().map(SearchTerm::like_pattern);
     db.run("countries.list", async {
+        let mut conn = db.lease().await?;
         let rows = sqlx::query(LIST)
             .bind(currency)
             .bind(pattern.as_deref())
             .bind(f.after.as_ref().map(Cursor::as_str))
             .bind(i64::from(f.limit.get()) + 1)
-            .fetch_all(db.pool())
+            .fetch_all(&mut *conn)
             .await?;
+        conn.release();
         // The statement always yields a row (see `LIST`); none would be a bug.
         let total: i64 = match rows.first() {
             Some(r) => r.try_get("total")?,
@@ -193,7 +195,13 @@ where
 /// # Errors
 /// Database failures.
 pub async fn get(db: &Db, r: &CountryRef) -> Result<Option<Versioned<Country>>, DbError> {
-    db.run("countries.get", find(db.pool(), r)).await
+    db.run("countries.get", async {
+        let mut conn = db.lease().await?;
+        let found = find(&mut *conn, r).await?;
+        conn.release();
+        Ok(found)
+    })
+    .await
 }
 
 /// The countries using a currency, in alpha-2 order; `None` when the currency

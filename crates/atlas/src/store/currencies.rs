@@ -72,12 +72,14 @@ pub async fn list(db: &Db, f: &CurrencyFilter) -> Result<Page<Currency>, DbError
     let (after, limit) = (f.after.as_ref(), f.limit);
     let pattern = f.q.as_ref().map(SearchTerm::like_pattern);
     db.run("currencies.list", async {
+        let mut conn = db.lease().await?;
         let rows = sqlx::query(LIST)
             .bind(pattern.as_deref())
             .bind(after.map(Cursor::as_str))
             .bind(i64::from(limit.get()) + 1)
-            .fetch_all(db.pool())
+            .fetch_all(&mut *conn)
             .await?;
+        conn.release();
         // The statement always yields a row (see `LIST`); none would be a bug.
         let total: i64 = match rows.first() {
             Some(r) => r.try_get("total")?,
@@ -116,8 +118,13 @@ where
 /// # Errors
 /// Database failures.
 pub async fn get(db: &Db, code: &CurrencyCode) -> Result<Option<Versioned<Currency>>, DbError> {
-    db.run("currencies.get", find(db.pool(), code.as_str()))
-        .await
+    db.run("currencies.get", async {
+        let mut conn = db.lease().await?;
+        let found = find(&mut *conn, code.as_str()).await?;
+        conn.release();
+        Ok(found)
+    })
+    .await
 }
 
 /// `GET /currencies/{code}/countries`: `None` when the currency does not exist.
@@ -129,10 +136,12 @@ pub async fn countries_using(
     db: &Db,
     code: &CurrencyCode,
 ) -> Result<Option<Vec<Country>>, DbError> {
-    db.run(
-        "currencies.countries",
-        countries::using_currency(db.pool(), code),
-    )
+    db.run("currencies.countries", async {
+        let mut conn = db.lease().await?;
+        let found = countries::using_currency(&mut *conn, code).await?;
+        conn.release();
+        Ok(found)
+    })
     .await
 }
 

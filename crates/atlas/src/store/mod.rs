@@ -27,6 +27,7 @@ pub mod places;
 pub mod probe;
 pub mod schema;
 pub mod url;
+mod warm;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,6 +40,7 @@ pub use error::{DbError, WriteError};
 pub use probe::{probe, Connected};
 pub use schema::{expected_version, migration_count, Catalog, ExtraMigration, Kind, SchemaStatus};
 pub use url::DatabaseUrl;
+pub use warm::Lease;
 
 /// One page of a list.
 #[derive(Debug)]
