@@ -268,6 +268,11 @@ pub(super) async fn write_links(
             .execute(&mut **tx)
             .await?;
     }
+    insert_links(tx, c).await
+}
+
+/// Insert the links of `c`, a country that had none.
+async fn insert_links(tx: &mut Transaction<'_, Any>, c: &Country) -> Result<(), sqlx::Error> {
     for cur in &c.currencies {
         sqlx::query("INSERT INTO country_currencies (country, currency) VALUES ($1, $2)")
             .bind(c.alpha2.as_str())
@@ -344,7 +349,10 @@ pub async fn create(db: &Db, c: Country) -> Result<Versioned<Country>, WriteErro
             .bind(c.official_name.as_deref())
             .execute(&mut **tx)
             .await?;
-            write_links(tx, &c).await?;
+            // The row is new, so it has no links to delete: they reference it
+            // with a foreign key (enforced on SQLite too, `PRAGMA foreign_keys`),
+            // and deleting a country deletes its links.
+            insert_links(tx, &c).await?;
             Ok(Versioned {
                 value: c,
                 version: 1,
