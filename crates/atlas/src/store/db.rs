@@ -128,9 +128,13 @@ impl Db {
                 })
             })
             .connect_lazy_with(options);
-        // Reads may keep all but two connections warm: writes, readiness and
-        // imports always find the pool's own (and every lease beyond the cap).
-        let warm = Warm::new(pool.clone(), cfg.max_connections.saturating_sub(2) as usize);
+        // Reads may use (and keep warm) all but two connections: writes,
+        // readiness and imports always find the pool's own.
+        let warm = Warm::new(
+            pool.clone(),
+            cfg.max_connections.saturating_sub(2) as usize,
+            cfg.acquire_timeout,
+        );
         let metrics = match metrics {
             Some(m) if m.config().families.db => Some(register(m, &pool, &warm)?),
             _ => None,

@@ -1,7 +1,9 @@
 //! The database layer: every SQL statement of the service lives here, and nothing
 //! here knows about HTTP. Callers get domain values, [`DbError`] and [`WriteError`].
 //!
-//! - [`db`]: the pool ([`Db`]), its metrics and spans; [`error`]: failures by
+//! - [`db`]: the pool ([`Db`]), its metrics and spans; `warm`: the connections
+//!   reads keep between requests ([`Lease`]), sparing sqlx's ping on every
+//!   return to the pool; [`error`]: failures by
 //!   SQLSTATE / SQLite code; [`schema`]: embedded migrations, their expand/contract
 //!   kinds, and the compatibility window readiness holds to.
 //! - [`url`]: `database.url`, validated when the config loads; [`probe`](mod@probe): one direct
@@ -10,7 +12,10 @@
 //!   module per table group.
 //!
 //! SQL is static text with `$n` placeholders (SQLite reads them too) and bound
-//! values; optional filters are `($n IS NULL OR …)`. `sqlx::QueryBuilder` is not
+//! values; optional filters are `($n IS NULL OR …)`. Each read is one statement
+//! (a country with its links, a page with its total), so it is one round trip and
+//! one cached prepared statement per connection; `bench/pgbench/` holds copies for
+//! `pgbench`, kept equal by a test. `sqlx::QueryBuilder` is not
 //! used: on `Any` it writes `?` placeholders, which PostgreSQL rejects
 //! (launchbadge/sqlx#3000). Rows decode through `#[derive(sqlx::FromRow)]`.
 

@@ -4,12 +4,16 @@
 //! cannot skip it). That ping is a round trip per request on PostgreSQL and a
 //! hand-off to the worker thread on SQLite, as costly as the read itself.
 //!
-//! A [`Lease`] comes from the warm stack (most recently used first) or else from
-//! the pool. [`Lease::release`] puts it back on the stack without a ping; a lease
+//! A [`Lease`] needs one of `cap` permits, handed out first come first served
+//! (a tokio semaphore, so a read waiting under load is not overtaken by later ones
+//! that would find a warm connection: the pool's own fair queue is bypassed). With
+//! the permit it takes the most recently used warm connection, else one from the
+//! pool. [`Lease::release`] puts it back on the stack without a ping; a lease
 //! dropped without `release` (an error, or a request cancelled mid-query, which can
 //! leave the connection mid-protocol) goes back through the pool, whose ping
-//! flushes or closes it. Bounds: the stack holds at most `cap` connections (the
-//! pool keeps the rest for writes, readiness and imports), and a connection idle
+//! flushes or closes it. Bounds: reads use at most `cap` connections (the pool
+//! keeps the rest for writes, readiness and imports), wait for a permit at most
+//! the pool's acquire timeout, and a connection idle
 //! on it longer than [`MAX_IDLE`] goes back to the pool, where its idle timeout,
 //! lifetime and liveness checks apply again.
 
@@ -19,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Longest a connection waits on the stack before it goes back to the pool.
 pub(super) const MAX_IDLE: Duration = Duration::from_secs(5);
@@ -27,6 +32,11 @@ pub(super) const MAX_IDLE: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub(super) struct Warm {
     stack: Mutex<Vec<(PoolConnection<Any>, Instant)>>,
+    /// Leases out at once; `None` when the pool is too small to spare any
+    /// connection for reads alone (leases then come straight from the pool).
+    permits: Option<Arc<Semaphore>>,
+    /// How long a lease waits for a permit: the pool's acquire timeout.
+    wait: Duration,
     cap: usize,
     /// [`MAX_IDLE`]; tests shorten it.
     max_idle: Duration,
@@ -36,10 +46,13 @@ pub(super) struct Warm {
 }
 
 impl Warm {
-    /// A stack of at most `cap` connections of `pool` (0 turns it off).
-    pub(super) fn new(pool: AnyPool, cap: usize) -> Arc<Self> {
+    /// At most `cap` leases of `pool`'s connections at once, each waiting at most
+    /// `wait` for its turn (0 turns warm connections off).
+    pub(super) fn new(pool: AnyPool, cap: usize, wait: Duration) -> Arc<Self> {
         Arc::new(Self {
             stack: Mutex::new(Vec::with_capacity(cap)),
+            permits: (cap > 0).then(|| Arc::new(Semaphore::new(cap))),
+            wait,
             cap,
             max_idle: MAX_IDLE,
             pool,
@@ -53,6 +66,18 @@ impl Warm {
 
     /// A connection: the most recently used warm one, else one from `pool`.
     pub(super) async fn lease(self: &Arc<Self>) -> Result<Lease, sqlx::Error> {
+        let Some(permits) = &self.permits else {
+            return Ok(Lease {
+                conn: Some(self.pool.acquire().await?),
+                warm: self.clone(),
+                _permit: None,
+            });
+        };
+        let permit = match tokio::time::timeout(self.wait, permits.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            // The semaphore is never closed; a timeout is the pool's own answer.
+            _ => return Err(sqlx::Error::PoolTimedOut),
+        };
         let warm = {
             let mut stack = self.stack();
             // The oldest are at the bottom: if the newest idled too long, so did all.
@@ -77,6 +102,7 @@ impl Warm {
         Ok(Lease {
             conn: Some(conn),
             warm: self.clone(),
+            _permit: Some(permit),
         })
     }
 
@@ -117,6 +143,9 @@ impl Warm {
 pub struct Lease {
     conn: Option<PoolConnection<Any>>,
     warm: Arc<Warm>,
+    /// Dropped after the connection is back on the stack (or on its way to the
+    /// pool), so the next lease finds it.
+    _permit: Option<OwnedSemaphorePermit>,
 }
 
 impl Lease {
@@ -170,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn a_released_lease_stays_warm_and_is_taken_next() {
         let pool = pool(4).await;
-        let warm = Warm::new(pool.clone(), 2);
+        let warm = Warm::new(pool.clone(), 2, Duration::from_secs(5));
         let mut lease = warm.lease().await.unwrap();
         ping(&mut lease).await;
         lease.release();
@@ -183,26 +212,45 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn beyond_the_cap_connections_go_back_to_the_pool() {
+    async fn reads_beyond_the_cap_wait_their_turn_and_then_time_out() {
         let pool = pool(4).await;
-        let warm = Warm::new(pool.clone(), 2);
-        let leases = [
-            warm.lease().await.unwrap(),
-            warm.lease().await.unwrap(),
-            warm.lease().await.unwrap(),
-        ];
-        for l in leases {
-            l.release();
-        }
+        let warm = Warm::new(pool.clone(), 2, Duration::from_millis(100));
+        let (a, b) = (warm.lease().await.unwrap(), warm.lease().await.unwrap());
+        let third = warm.lease().await;
+        assert!(
+            matches!(third, Err(sqlx::Error::PoolTimedOut)),
+            "a third read waits at most the acquire timeout: {third:?}"
+        );
+        let waiting = tokio::spawn({
+            let warm = warm.clone();
+            async move { warm.lease().await.map(Lease::release) }
+        });
+        a.release();
+        waiting
+            .await
+            .unwrap()
+            .expect("the waiting read gets the released connection");
+        b.release();
+        assert_eq!(pool.size(), 2, "reads never used more than the cap");
+        assert_eq!(warm.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn with_no_connection_to_spare_leases_come_straight_from_the_pool() {
+        let pool = pool(2).await;
+        let warm = Warm::new(pool.clone(), 0, Duration::from_millis(100));
+        let (a, b) = (warm.lease().await.unwrap(), warm.lease().await.unwrap());
+        a.release();
+        b.release();
         settle().await;
-        assert_eq!(warm.len(), 2, "the cap");
-        assert_eq!(pool.num_idle(), 1, "the third went back to the pool");
+        assert_eq!(warm.len(), 0);
+        assert_eq!(pool.num_idle(), 2);
     }
 
     #[tokio::test]
     async fn a_lease_dropped_without_release_goes_back_through_the_pool() {
         let pool = pool(4).await;
-        let warm = Warm::new(pool.clone(), 2);
+        let warm = Warm::new(pool.clone(), 2, Duration::from_secs(5));
         drop(warm.lease().await.unwrap());
         settle().await;
         assert_eq!(warm.len(), 0);
@@ -212,7 +260,7 @@ mod tests {
     #[tokio::test]
     async fn connections_idle_past_the_limit_go_back_to_the_pool() {
         let pool = pool(4).await;
-        let mut warm = Warm::new(pool.clone(), 2);
+        let mut warm = Warm::new(pool.clone(), 2, Duration::from_secs(5));
         Arc::get_mut(&mut warm).unwrap().max_idle = Duration::ZERO;
         let (a, b) = (warm.lease().await.unwrap(), warm.lease().await.unwrap());
         a.release();
@@ -230,7 +278,7 @@ mod tests {
     #[tokio::test]
     async fn closing_the_pool_does_not_wait_for_warm_connections() {
         let pool = pool(4).await;
-        let warm = Warm::new(pool.clone(), 2);
+        let warm = Warm::new(pool.clone(), 2, Duration::from_secs(5));
         let (a, b) = (warm.lease().await.unwrap(), warm.lease().await.unwrap());
         a.release();
         let closing = pool.close();
