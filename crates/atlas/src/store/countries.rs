@@ -1,8 +1,7 @@
 //! Countries and their links to currencies and zones.
 
-use std::collections::HashMap;
-
-use sqlx::{Any, AnyConnection, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::{write, Db, DbError, Page, Versioned, WriteError};
 use crate::domain::country::Country;
@@ -21,27 +20,69 @@ pub struct CountryFilter {
     pub limit: PageLimit,
 }
 
-/// A row of `countries`.
+/// A row of `countries` with its links, each list aggregated into one
+/// comma-separated column (`country_columns!`).
 #[derive(Debug, sqlx::FromRow)]
-pub(super) struct CountryRow {
+struct CountryRow {
     alpha2: String,
     alpha3: String,
     numeric_code: String,
     name: String,
     official_name: Option<String>,
     version: i64,
+    currencies: Option<String>,
+    timezones: Option<String>,
 }
 
-/// A link row: a country and one of its currencies or zones.
-#[derive(Debug, sqlx::FromRow)]
-struct LinkRow {
-    country: String,
-    value: String,
+impl From<CountryRow> for Versioned<Country> {
+    fn from(r: CountryRow) -> Self {
+        Versioned {
+            value: Country {
+                currencies: split_links(r.currencies),
+                timezones: split_links(r.timezones),
+                alpha2: r.alpha2,
+                alpha3: r.alpha3,
+                numeric: r.numeric_code,
+                name: r.name,
+                official_name: r.official_name,
+            },
+            version: r.version,
+        }
+    }
 }
 
-macro_rules! columns {
+/// A link list as `country_columns!` aggregates it: NULL when there are none.
+///
+/// A comma is a safe separator: what is stored passed [`CurrencyCode`] (three
+/// letters) or `ZoneName` (an IANA name, no commas), and the seed data is the same.
+fn split_links(joined: Option<String>) -> Vec<String> {
+    match joined {
+        Some(s) if !s.is_empty() => s.split(',').map(str::to_owned).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A country row from a statement whose country columns may all be NULL (the
+/// outer join of a page that came out empty, or a currency nobody uses).
+fn optional_country(row: &AnyRow) -> Result<Option<Versioned<Country>>, sqlx::Error> {
+    let alpha2: Option<&str> = row.try_get("alpha2")?;
+    if alpha2.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(CountryRow::from_row(row)?.into()))
+}
+
+/// The columns of [`CountryRow`] for a `countries` row named `c`, its currencies
+/// and zones aggregated in correlated sub-selects (two primary-key range scans).
+/// `string_agg(… ORDER BY …)` reads the same on PostgreSQL and SQLite (≥ 3.44):
+/// one statement per read, one static text for both backends.
+macro_rules! country_columns {
     () => {
-        "SELECT alpha2, alpha3, numeric_code, name, official_name, version FROM countries "
+        "c.alpha2, c.alpha3, c.numeric_code, c.name, c.official_name, c.version, \
+         (SELECT string_agg(currency, ',' ORDER BY currency) FROM country_currencies \
+          WHERE country = c.alpha2) AS currencies, \
+         (SELECT string_agg(zone, ',' ORDER BY zone) FROM country_timezones \
+          WHERE country = c.alpha2) AS timezones "
     };
 }
 
@@ -54,74 +95,50 @@ macro_rules! filter {
     };
 }
 
-const COUNT: &str = concat!("SELECT COUNT(*) FROM countries ", filter!());
-/// `$3`: the cursor or NULL; `$4`: the page size plus one.
-const PAGE: &str = concat!(
-    columns!(),
+/// `GET /countries` in one statement: the total over every page and the page
+/// itself. `$3`: the cursor or NULL; `$4`: the page size plus one. The total
+/// comes from a one-row sub-select joined to the page, so an empty page (a cursor
+/// past the end) still yields one row: the total, with NULL country columns. The
+/// links are aggregated per country for the page's countries only, joined by
+/// hash: on PostgreSQL half the time of a correlated sub-select per row.
+pub const LIST: &str = concat!(
+    "WITH matching AS (SELECT alpha2 FROM countries ",
     filter!(),
-    "AND ($3 IS NULL OR alpha2 > $3) ORDER BY alpha2 LIMIT $4"
+    "), page AS (SELECT alpha2 FROM matching WHERE ($3 IS NULL OR alpha2 > $3) \
+     ORDER BY alpha2 LIMIT $4) \
+     SELECT t.total, c.alpha2, c.alpha3, c.numeric_code, c.name, c.official_name, c.version, \
+     cu.currencies, tz.timezones \
+     FROM (SELECT COUNT(*) AS total FROM matching) t \
+     LEFT JOIN page p ON true LEFT JOIN countries c ON c.alpha2 = p.alpha2 \
+     LEFT JOIN (SELECT country, string_agg(currency, ',' ORDER BY currency) AS currencies \
+       FROM country_currencies WHERE country IN (SELECT alpha2 FROM page) GROUP BY country) cu \
+       ON cu.country = c.alpha2 \
+     LEFT JOIN (SELECT country, string_agg(zone, ',' ORDER BY zone) AS timezones \
+       FROM country_timezones WHERE country IN (SELECT alpha2 FROM page) GROUP BY country) tz \
+       ON tz.country = c.alpha2 \
+     ORDER BY c.alpha2"
 );
-const BY_ALPHA2: &str = concat!(columns!(), "WHERE alpha2 = $1");
-const BY_ALPHA3: &str = concat!(columns!(), "WHERE alpha3 = $1");
-const USING_CURRENCY: &str = concat!(
-    columns!(),
-    "WHERE alpha2 IN (SELECT country FROM country_currencies WHERE currency = $1) ORDER BY alpha2"
+/// `GET /countries/{alpha2}`: the row and its links in one statement.
+pub const BY_ALPHA2: &str = concat!(
+    "SELECT ",
+    country_columns!(),
+    "FROM countries c WHERE c.alpha2 = $1"
 );
-const CURRENCY_LINKS: &str = "SELECT country, currency AS value FROM country_currencies \
-     WHERE country BETWEEN $1 AND $2 ORDER BY country, currency";
-const ZONE_LINKS: &str = "SELECT country, zone AS value FROM country_timezones \
-     WHERE country BETWEEN $1 AND $2 ORDER BY country, zone";
-
-/// Links of every country from `first` to `last` (alpha-2 order), by country.
-async fn links(
-    conn: &mut AnyConnection,
-    sql: &'static str,
-    first: &str,
-    last: &str,
-) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
-    let rows: Vec<LinkRow> = sqlx::query_as(sql)
-        .bind(first)
-        .bind(last)
-        .fetch_all(conn)
-        .await?;
-    let mut by_country: HashMap<String, Vec<String>> = HashMap::new();
-    for r in rows {
-        by_country.entry(r.country).or_default().push(r.value);
-    }
-    Ok(by_country)
-}
-
-/// Countries with their currencies and zones, from rows in alpha-2 order.
-///
-/// The rows span one key range, so their links are two range scans on the link
-/// tables' primary keys, whatever the filter was. Links of countries in the range
-/// that the filter skipped are read and dropped: a few hundred short rows at most.
-pub(super) async fn with_links(
-    conn: &mut AnyConnection,
-    rows: Vec<CountryRow>,
-) -> Result<Vec<Versioned<Country>>, sqlx::Error> {
-    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
-        return Ok(Vec::new());
-    };
-    let (first, last) = (first.alpha2.clone(), last.alpha2.clone());
-    let mut currencies = links(conn, CURRENCY_LINKS, &first, &last).await?;
-    let mut zones = links(conn, ZONE_LINKS, &first, &last).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| Versioned {
-            value: Country {
-                currencies: currencies.remove(&r.alpha2).unwrap_or_default(),
-                timezones: zones.remove(&r.alpha2).unwrap_or_default(),
-                alpha2: r.alpha2,
-                alpha3: r.alpha3,
-                numeric: r.numeric_code,
-                name: r.name,
-                official_name: r.official_name,
-            },
-            version: r.version,
-        })
-        .collect())
-}
+/// `GET /countries/{alpha3}`.
+pub const BY_ALPHA3: &str = concat!(
+    "SELECT ",
+    country_columns!(),
+    "FROM countries c WHERE c.alpha3 = $1"
+);
+/// `GET /currencies/{code}/countries` in one statement: no row when the currency
+/// does not exist; one row with NULL country columns when no country uses it.
+pub(super) const USING_CURRENCY: &str = concat!(
+    "SELECT cur.code, ",
+    country_columns!(),
+    "FROM currencies cur LEFT JOIN country_currencies cc ON cc.currency = cur.code \
+     LEFT JOIN countries c ON c.alpha2 = cc.country \
+     WHERE cur.code = $1 ORDER BY c.alpha2"
+);
 
 /// `GET /countries`.
 ///
@@ -131,20 +148,26 @@ pub async fn list(db: &Db, f: &CountryFilter) -> Result<Page<Country>, DbError> 
     let currency = f.currency.as_ref().map(CurrencyCode::as_str);
     let pattern = f.q.as_ref().map(SearchTerm::like_pattern);
     db.run("countries.list", async {
-        let total: i64 = sqlx::query_scalar(COUNT)
-            .bind(currency)
-            .bind(pattern.as_deref())
-            .fetch_one(db.pool())
-            .await?;
-        let rows: Vec<CountryRow> = sqlx::query_as(PAGE)
+        let mut conn = db.lease().await?;
+        let rows = sqlx::query(LIST)
             .bind(currency)
             .bind(pattern.as_deref())
             .bind(f.after.as_ref().map(Cursor::as_str))
             .bind(i64::from(f.limit.get()) + 1)
-            .fetch_all(db.pool())
+            .fetch_all(&mut *conn)
             .await?;
-        let items = with_links(&mut *db.pool().acquire().await?, rows).await?;
-        let items = items.into_iter().map(|v| v.value).collect();
+        conn.release();
+        // The statement always yields a row (see `LIST`); none would be a bug.
+        let total: i64 = match rows.first() {
+            Some(r) => r.try_get("total")?,
+            None => return Err(sqlx::Error::RowNotFound),
+        };
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(c) = optional_country(r)? {
+                items.push(c.value);
+            }
+        }
         Ok(Page::from_rows(
             items,
             total,
@@ -155,40 +178,55 @@ pub async fn list(db: &Db, f: &CountryFilter) -> Result<Page<Country>, DbError> 
     .await
 }
 
-async fn find(
-    conn: &mut AnyConnection,
-    r: &CountryRef,
-) -> Result<Option<Versioned<Country>>, sqlx::Error> {
+async fn find<'e, E>(exec: E, r: &CountryRef) -> Result<Option<Versioned<Country>>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
     let query = match r {
         CountryRef::Alpha2(c) => sqlx::query_as(BY_ALPHA2).bind(c.as_str()),
         CountryRef::Alpha3(c) => sqlx::query_as(BY_ALPHA3).bind(c.as_str()),
     };
-    let row: Option<CountryRow> = query.fetch_optional(&mut *conn).await?;
-    Ok(with_links(conn, row.into_iter().collect()).await?.pop())
+    let row: Option<CountryRow> = query.fetch_optional(exec).await?;
+    Ok(row.map(Versioned::from))
 }
 
-/// `GET /countries/{code}`.
+/// `GET /countries/{code}`: one statement.
 ///
 /// # Errors
 /// Database failures.
 pub async fn get(db: &Db, r: &CountryRef) -> Result<Option<Versioned<Country>>, DbError> {
     db.run("countries.get", async {
-        find(&mut *db.pool().acquire().await?, r).await
+        let mut conn = db.lease().await?;
+        let found = find(&mut *conn, r).await?;
+        conn.release();
+        Ok(found)
     })
     .await
 }
 
-/// The countries using a currency, in alpha-2 order.
-pub(super) async fn using_currency(
-    conn: &mut AnyConnection,
+/// The countries using a currency, in alpha-2 order; `None` when the currency
+/// does not exist. One statement ([`USING_CURRENCY`]).
+pub(super) async fn using_currency<'e, E>(
+    exec: E,
     code: &CurrencyCode,
-) -> Result<Vec<Country>, sqlx::Error> {
-    let rows: Vec<CountryRow> = sqlx::query_as(USING_CURRENCY)
+) -> Result<Option<Vec<Country>>, sqlx::Error>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    let rows = sqlx::query(USING_CURRENCY)
         .bind(code.as_str())
-        .fetch_all(&mut *conn)
+        .fetch_all(exec)
         .await?;
-    let items = with_links(conn, rows).await?;
-    Ok(items.into_iter().map(|v| v.value).collect())
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        if let Some(c) = optional_country(r)? {
+            items.push(c.value);
+        }
+    }
+    Ok(Some(items))
 }
 
 /// Currencies of `c` that do not exist, as errors on the body's `/currencies`.
@@ -230,6 +268,11 @@ pub(super) async fn write_links(
             .execute(&mut **tx)
             .await?;
     }
+    insert_links(tx, c).await
+}
+
+/// Insert the links of `c`, a country that had none.
+async fn insert_links(tx: &mut Transaction<'_, Any>, c: &Country) -> Result<(), sqlx::Error> {
     for cur in &c.currencies {
         sqlx::query("INSERT INTO country_currencies (country, currency) VALUES ($1, $2)")
             .bind(c.alpha2.as_str())
@@ -306,7 +349,10 @@ pub async fn create(db: &Db, c: Country) -> Result<Versioned<Country>, WriteErro
             .bind(c.official_name.as_deref())
             .execute(&mut **tx)
             .await?;
-            write_links(tx, &c).await?;
+            // The row is new, so it has no links to delete: they reference it
+            // with a foreign key (enforced on SQLite too, `PRAGMA foreign_keys`),
+            // and deleting a country deletes its links.
+            insert_links(tx, &c).await?;
             Ok(Versioned {
                 value: c,
                 version: 1,
@@ -349,7 +395,7 @@ pub async fn replace(
 ) -> Result<Versioned<Country>, WriteError> {
     write(db, "countries.replace", move |tx| {
         Box::pin(async move {
-            let current = find(tx, &target).await?.ok_or(WriteError::Missing)?;
+            let current = find(&mut **tx, &target).await?.ok_or(WriteError::Missing)?;
             if !precondition(&current) {
                 return Err(WriteError::Stale);
             }
@@ -399,7 +445,7 @@ pub async fn delete(
 ) -> Result<(), WriteError> {
     write(db, "countries.delete", move |tx| {
         Box::pin(async move {
-            let current = find(tx, &target).await?.ok_or(WriteError::Missing)?;
+            let current = find(&mut **tx, &target).await?.ok_or(WriteError::Missing)?;
             if !precondition(&current) {
                 return Err(WriteError::Stale);
             }

@@ -19,6 +19,7 @@ use sqlx::postgres::PgConnectOptions;
 
 use super::availability::Availability;
 use super::diagnosis::Target;
+use super::warm::{Lease, Warm};
 use super::{probe, ConnectFailure, Connected, DatabaseUrl, DbError};
 use crate::config::DatabaseConfig;
 
@@ -67,6 +68,8 @@ struct DbMetrics {
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// Connections reads keep between requests, unpinged ([`Db::lease`]).
+    warm: Arc<Warm>,
     backend: Backend,
     metrics: Option<DbMetrics>,
     /// Write transactions allowed at once. SQLite allows one writer (a transaction
@@ -107,6 +110,12 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(cfg.max_connections)
             .acquire_timeout(cfg.acquire_timeout)
+            // No ping before each acquire: it is a round trip (on SQLite a hand-off to
+            // the connection's worker thread) per request, and it proves little, since
+            // the connection can break right after. A broken connection fails its
+            // query instead; `classify` turns that into a 503 and the fail-fast state,
+            // and sqlx's ping when the connection is returned closes it.
+            .test_before_acquire(false)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -123,8 +132,15 @@ impl Db {
                 })
             })
             .connect_lazy_with(options);
+        // Reads may use (and keep warm) all but two connections: writes,
+        // readiness and imports always find the pool's own.
+        let warm = Warm::new(
+            pool.clone(),
+            cfg.max_connections.saturating_sub(2) as usize,
+            cfg.acquire_timeout,
+        );
         let metrics = match metrics {
-            Some(m) if m.config().families.db => Some(register(m, &pool)?),
+            Some(m) if m.config().families.db => Some(register(m, &pool, &warm)?),
             _ => None,
         };
         let writers = match backend {
@@ -133,6 +149,7 @@ impl Db {
         };
         Ok(Self {
             pool,
+            warm,
             backend,
             metrics,
             writers: Arc::new(Semaphore::new(writers)),
@@ -151,6 +168,20 @@ impl Db {
     /// The pool, for queries.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// A connection for a read, without the pool's pings: call
+    /// [`Lease::release`] when the read succeeded; on failure just drop it.
+    ///
+    /// # Errors
+    /// The pool's acquire failed (timeout, connect error).
+    pub async fn lease(&self) -> Result<Lease, sqlx::Error> {
+        self.warm.lease().await
+    }
+
+    /// Idle connections: the pool's plus the warm ones reads keep.
+    pub fn idle_connections(&self) -> usize {
+        self.pool.num_idle() + self.warm.len()
     }
 
     /// Which engine.
@@ -241,6 +272,9 @@ impl Db {
     fn classify(&self, e: sqlx::Error) -> DbError {
         let err = DbError::from(e);
         if matches!(err, DbError::Unavailable(_)) && self.backend == Backend::Postgres {
+            // The warm connections went down with the server: let the pool's
+            // ping close them rather than fail one request each later.
+            self.warm.drain();
             self.availability.mark_down(&self.pool);
         }
         err
@@ -281,7 +315,11 @@ impl Db {
 
     /// Close the pool (a shutdown hook).
     pub async fn close(&self) {
-        self.pool.close().await;
+        // Mark the pool closed first, so no release can make a connection warm
+        // again, then hand back the warm ones it would otherwise wait for.
+        let closing = self.pool.close();
+        self.warm.drain();
+        closing.await;
     }
 }
 
@@ -299,15 +337,15 @@ fn create_sqlite_file(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn register(m: &Metrics, pool: &AnyPool) -> Result<DbMetrics, MetricsError> {
-    let p = pool.clone();
+fn register(m: &Metrics, pool: &AnyPool, warm: &Arc<Warm>) -> Result<DbMetrics, MetricsError> {
+    let (p, warm) = (pool.clone(), warm.clone());
     m.gauge_fn_vec(
         "db_pool_connections",
         "Database pool connections by state (idle, in_use).",
         "state",
         move || {
             let size = f64::from(p.size());
-            let idle = p.num_idle() as f64;
+            let idle = (p.num_idle() + warm.len()) as f64;
             vec![
                 ("idle".into(), idle),
                 ("in_use".into(), (size - idle).max(0.0)),

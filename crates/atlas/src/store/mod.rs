@@ -1,7 +1,9 @@
 //! The database layer: every SQL statement of the service lives here, and nothing
 //! here knows about HTTP. Callers get domain values, [`DbError`] and [`WriteError`].
 //!
-//! - [`db`]: the pool ([`Db`]), its metrics and spans; [`error`]: failures by
+//! - [`db`]: the pool ([`Db`]), its metrics and spans; `warm`: the connections
+//!   reads keep between requests ([`Lease`]), sparing sqlx's ping on every
+//!   return to the pool; [`error`]: failures by
 //!   SQLSTATE / SQLite code; [`schema`]: embedded migrations, their expand/contract
 //!   kinds, and the compatibility window readiness holds to.
 //! - [`url`]: `database.url`, validated when the config loads; [`probe`](mod@probe): one direct
@@ -10,11 +12,16 @@
 //!   module per table group.
 //!
 //! SQL is static text with `$n` placeholders (SQLite reads them too) and bound
-//! values; optional filters are `($n IS NULL OR …)`. `sqlx::QueryBuilder` is not
+//! values; optional filters are `($n IS NULL OR …)`. Each read is one statement
+//! (a country with its links, a page with its total), so it is one round trip and
+//! one cached prepared statement per connection; `bench/pgbench/` holds copies for
+//! `pgbench`, kept equal by a test. `sqlx::QueryBuilder` is not
 //! used: on `Any` it writes `?` placeholders, which PostgreSQL rejects
 //! (launchbadge/sqlx#3000). Rows decode through `#[derive(sqlx::FromRow)]`.
 
 mod availability;
+#[cfg(test)]
+mod bench_sql;
 pub mod catalog;
 pub mod countries;
 pub mod currencies;
@@ -26,6 +33,7 @@ pub mod places;
 pub mod probe;
 pub mod schema;
 pub mod url;
+mod warm;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -38,6 +46,7 @@ pub use error::{DbError, WriteError};
 pub use probe::{probe, Connected};
 pub use schema::{expected_version, migration_count, Catalog, ExtraMigration, Kind, SchemaStatus};
 pub use url::DatabaseUrl;
+pub use warm::Lease;
 
 /// One page of a list.
 #[derive(Debug)]
@@ -80,10 +89,12 @@ pub struct Versioned<T> {
 /// What a write's body returns: a future borrowing the transaction.
 type WriteFuture<'t, T> = Pin<Box<dyn Future<Output = Result<T, WriteError>> + Send + 't>>;
 
-/// How long a PostgreSQL write waits for a row lock before giving up with a 503
-/// (`Retry-After`): bounded, so a long import or a stuck session delays other
-/// writers by at most this, and never holds a connection longer.
-const LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '2s'";
+/// How a PostgreSQL write transaction begins: the lock timeout rides in the same
+/// simple query as `BEGIN` (one round trip, not two). A write waits this long for
+/// a row lock before giving up with a 503 (`Retry-After`): bounded, so a long
+/// import or a stuck session delays other writers by at most this, and never
+/// holds a connection longer.
+const BEGIN_POSTGRES: &str = "BEGIN; SET LOCAL lock_timeout = '2s'";
 
 /// Run a write in a transaction named `operation`, with metrics; commits on `Ok`.
 ///
@@ -99,10 +110,10 @@ where
     let mut outcome = None;
     let result = db
         .run(operation, async {
-            let mut tx = db.pool().begin().await?;
-            if db.backend() == Backend::Postgres {
-                sqlx::query(LOCK_TIMEOUT).execute(&mut *tx).await?;
-            }
+            let mut tx = match db.backend() {
+                Backend::Postgres => db.pool().begin_with(BEGIN_POSTGRES).await?,
+                Backend::Sqlite => db.pool().begin().await?,
+            };
             match f(&mut tx).await {
                 Ok(v) => {
                     tx.commit().await?;

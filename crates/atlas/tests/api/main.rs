@@ -21,5 +21,6 @@ mod imports;
 mod migrations;
 mod places;
 mod schema_window;
+mod store_answers;
 mod timezones;
 mod validation;

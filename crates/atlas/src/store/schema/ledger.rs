@@ -62,7 +62,7 @@ impl Db {
         // With no idle connection the pool may be failing to open one, and would
         // say only `PoolTimedOut` after its acquire timeout; a direct connection
         // says why (refused, TLS, authentication…) at once.
-        if self.pool().num_idle() == 0 {
+        if self.idle_connections() == 0 {
             if let Some(Err(failure)) = self.probe().await {
                 return Err(failure.to_string());
             }
