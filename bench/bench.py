@@ -34,17 +34,17 @@ def settings(smoke):
     """The knobs, from the environment; --smoke shrinks them."""
     env = os.environ
     s = {
-        "seconds": float(env.get("BENCH_SECONDS", "5")),
+        "seconds": int(env.get("BENCH_SECONDS", "5")),
         "rounds": int(env.get("BENCH_ROUNDS", "3")),
         "connections": int(env.get("BENCH_CONNECTIONS", "64")),
-        "warmup_seconds": float(env.get("BENCH_WARMUP", "2")),
+        "warmup_seconds": int(env.get("BENCH_WARMUP", "2")),
         "peer": env.get("BENCH_PEER") or None,
         "smoke": smoke,
         "server_cpu": lib.SERVER_CPU,
         "load_cpu": lib.LOAD_CPU,
     }
     if smoke:
-        s.update(seconds=1.0, rounds=1, warmup_seconds=0.5)
+        s.update(seconds=1, rounds=1, warmup_seconds=1)
     return s
 
 

@@ -21,7 +21,8 @@ READY_TIMEOUT = 120.0
 # Command templates as run, recorded in every result file.
 COMMANDS = {
     "build": "cargo build --release --locked -p atlas -p baseline",
-    "server": "spawned with CPU affinity {0} (sched_setaffinity, as taskset -c 0 does)",
+    "server": "spawned with CPU affinity {0} (sched_setaffinity, as taskset -c 0 does); "
+              "atlas also with ATLAS_SHUTDOWN__DRAIN_DELAY=0s, HOST=127.0.0.1, free PORT and ADMIN_PORT",
     "wrk": "taskset -c 1 wrk -t1 -c{connections} -d{seconds}s --latency -s <script> URL",
     "oha": "taskset -c 1 oha --no-tui -z {seconds}s -c {connections} -q <half of median RPS> --output-format json URL",
     "pgbench": "taskset -c 1 pgbench -n -M prepared -T {seconds} -c {connections} -j 1 -f bench/pgbench/<file>.sql -D code=PT URL",
@@ -207,14 +208,21 @@ def run_json_tool(cmd, timeout):
     return out.stdout
 
 
+def whole_seconds(seconds):
+    """wrk, oha's -z as used here and pgbench take whole seconds."""
+    return max(1, int(round(seconds)))
+
+
 def wrk(url, seconds, connections, script):
-    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", script, url]
+    seconds = whole_seconds(seconds)
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url]
     out = run_json_tool(cmd, seconds + 60)
     line = next((l for l in out.splitlines() if l.startswith("BENCH_JSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no BENCH_JSON line: {out[-300:]}")
     raw = json.loads(line[len("BENCH_JSON "):])
-    return {
+    fails = next((l[len("BENCH_FAILURES "):] for l in out.splitlines() if l.startswith("BENCH_FAILURES ")), "")
+    return ({"failure_sample": fails.strip()} if fails.strip() else {}) | {
         "rps": round(raw["requests"] / raw["duration_us"] * 1e6, 1),
         "p50_ms": raw["p50_us"] / 1000.0,
         "p99_ms": raw["p99_us"] / 1000.0,
@@ -227,7 +235,8 @@ def wrk(url, seconds, connections, script):
 
 
 def oha(url, seconds, connections, rate):
-    cmd = ["oha", "--no-tui", "-z", f"{seconds:g}s", "-c", str(connections), "-q", str(rate),
+    seconds = whole_seconds(seconds)
+    cmd = ["oha", "--no-tui", "-z", f"{seconds}s", "-c", str(connections), "-q", str(rate),
            "--output-format", "json", url]
     d = json.loads(run_json_tool(cmd, seconds + 60))
     codes = d.get("statusCodeDistribution", {})
@@ -242,7 +251,8 @@ def oha(url, seconds, connections, rate):
 
 
 def pgbench(db_url, seconds, connections, sql_file):
-    cmd = ["pgbench", "-n", "-M", "prepared", "-T", str(int(seconds)), "-c", str(connections),
+    seconds = whole_seconds(seconds)
+    cmd = ["pgbench", "-n", "-M", "prepared", "-T", str(seconds), "-c", str(connections),
            "-j", "1", "-f", sql_file, "-D", "code=PT", db_url]
     out = run_json_tool(cmd, seconds + 60)
     res = {}

@@ -22,7 +22,7 @@ def bars(result):
         if sc["status"] == "ok" and sc.get("rps"):
             r = sc["rps"]
             backend = "" if sc["backend"] in ("-", "in memory") else f" [{sc['backend']}]"
-            out.append((sc["label"] + backend, r["median"], r["min"], r["max"], sc["server"]))
+            out.append((sc["label"].replace("`", "") + backend, r["median"], r["min"], r["max"], sc["server"]))
     return out
 
 
@@ -48,8 +48,9 @@ def main():
     with open(sys.argv[1]) as f:
         result = json.load(f)
     m, s = result["machine"], result["settings"]
-    title = (f"atlas vs bare axum, {result['started']}, {m['nproc']} cores, {s['rounds']} rounds × "
-             f"{s['seconds']:g} s, {s['connections']} connections (server core 0, load core 1)")
+    title = (f"atlas vs bare axum, {result['started']}, commit {m['git_commit'][:12]}\n"
+             f"{m['nproc']} cores, {s['rounds']} rounds × {s['seconds']:g} s, {s['connections']} connections "
+             f"(server on core {s['server_cpu']}, load on core {s['load_cpu']})")
     draw(bars(result), title, sys.argv[2])
 
 

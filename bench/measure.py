@@ -9,13 +9,13 @@ import servers as srv
 
 IDLE_SECONDS = 2.0
 LOAD_CONNECTIONS = 256
-LOAD_SECONDS = 4.0
+LOAD_SECONDS = 4
 
 
 def binaries(bins):
     out = {}
     for name, path in bins.items():
-        desc = lib.sh(["file", "-b", path]).strip()
+        desc = lib.sh(["file", "-L", "-b", path]).strip()
         out[name] = {"path": os.path.relpath(path, lib.ROOT), "bytes": os.path.getsize(path),
                      "file": desc, "stripped": "stripped" in desc and "not stripped" not in desc}
     return out
@@ -60,8 +60,8 @@ def idle(server):
 
 def under_load(server, s):
     """RSS sampled while wrk holds 256 connections on /home, then 2 s after."""
-    seconds = 1.0 if s["smoke"] else LOAD_SECONDS
-    cmd = lib.load_cmd(["wrk", "-t1", f"-c{LOAD_CONNECTIONS}", f"-d{seconds:g}s", server.url("/home")])
+    seconds = 1 if s["smoke"] else LOAD_SECONDS
+    cmd = lib.load_cmd(["wrk", "-t1", f"-c{LOAD_CONNECTIONS}", f"-d{seconds}s", server.url("/home")])
     wrk = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples = []
     time.sleep(min(1.0, seconds / 2))
@@ -71,4 +71,4 @@ def under_load(server, s):
     wrk.wait()
     peak = max(samples, key=lambda r: r["vmrss_kib"]) if samples else None
     return {"at_256_connections": peak, "samples_at_256": len(samples),
-            "after_load": idle(server), "load": f"wrk -t1 -c{LOAD_CONNECTIONS} -d{seconds:g}s /home"}
+            "after_load": idle(server), "load": f"wrk -t1 -c{LOAD_CONNECTIONS} -d{seconds}s /home"}

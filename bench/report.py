@@ -83,8 +83,9 @@ def throughput_section(r):
             continue
         p50 = fmt_range(sc["p50_ms"], "{:.2f}") if sc.get("p50_ms") else ""
         p99 = fmt_range(sc["p99_ms"], "{:.2f}") if sc.get("p99_ms") else ""
-        rows.append((sc["label"], sc["backend"], rps_cell(sc), p50, p99, half_cell(sc),
-                     ratio_cell(sc, base), ratio_cell(sc, home)))
+        ratios = (ratio_cell(sc, base), ratio_cell(sc, home)) if sc["kind"] == "read" else ("", "")
+        label = sc["label"] + (f" ({sc['note']})" if sc.get("note") else "")
+        rows.append((label, sc["backend"], rps_cell(sc), p50, p99, half_cell(sc), *ratios))
     head = ["scenario", "backend", "RPS median (min–max)", "p50 ms", "p99 ms",
             "p99 at half rate", "× baseline", "× atlas `/home`"]
     return "## Throughput and latency\n\n" + text.THROUGHPUT + "\n\n" + table(head, rows)

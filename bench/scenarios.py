@@ -1,6 +1,7 @@
 """The scenarios: which server, which request, run in interleaved rounds."""
 
 import glob
+import json
 import os
 import shutil
 
@@ -101,11 +102,27 @@ def precheck(sc, servers, ctx):
         sc["status"] = "skipped: " + ("unsupported by this build (exit code 2)" if unsupported else server.status)
         return
     if sc["kind"] == "write":
-        ctx[sc["id"]] = writes.WriteMix(ctx["ws"], server)
+        try:
+            ctx[sc["id"]] = writes.WriteMix(ctx["ws"], server)
+            sc["status"] = "ok"
+        except Exception as e:  # recorded; a broken write set-up fails the smoke run
+            sc["status"] = f"error: write mix set-up: {e}"
         return
-    status, _ = server.get(sc["path"])  # also renders and caches the PNG flag
+    status, body = server.get(sc["path"])  # also renders and caches the PNG flag
     sc["precheck_status"] = status
     sc["status"] = "ok" if status == 200 else f"skipped: HTTP {status}"
+    if status == 200 and "fields=" in sc["path"]:
+        sc["note"] = projection_note(body)
+
+
+def projection_note(body):
+    """Whether the build applied `fields` (a 200 may just ignore the parameter)."""
+    try:
+        keys = sorted(json.loads(body)["items"][0].keys())
+    except (ValueError, KeyError, IndexError, AttributeError):
+        return "answer is not a page of items"
+    applied = "timezones" not in keys
+    return f"items carry {', '.join(keys)}" + ("" if applied else ": `fields` ignored by this build, full items served")
 
 
 def precheck_pgbench(sc, servers):

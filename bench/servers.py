@@ -15,6 +15,8 @@ TELEMETRY_OFF = {"LOG_LEVEL": "warn", "ATLAS_METRICS__ENABLED": "false"} | {
 }
 TRACES_10PCT = {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"}
 CACHE_OFF = {"ATLAS_API__CACHE": "false"}
+# Every atlas: exit at once on SIGTERM (the 5 s drain is for Kubernetes endpoints).
+ATLAS_COMMON = {"ATLAS_SHUTDOWN__DRAIN_DELAY": "0s"}
 # Inherited variables that would change what is measured.
 SCRUB_PREFIXES = ("ATLAS_", "OTEL_", "LOG_", "RUST_LOG", "DATABASE_URL", "CONFIG_FILE", "ADMIN_", "HOST", "PORT")
 
@@ -39,7 +41,7 @@ class Server:
         self.port, self.admin_port = lib.free_port(), lib.free_port()
         env = {"HOST": "127.0.0.1", "PORT": str(self.port)}
         if self.kind == "atlas":
-            env["ADMIN_PORT"] = str(self.admin_port)
+            env |= {"ADMIN_PORT": str(self.admin_port), **ATLAS_COMMON}
         os.makedirs(cwd, exist_ok=True)
         t0 = time.monotonic()
         self.proc = ws.spawn([binary], cwd=cwd, env=clean_env(env | self.env), stdout=stdout,

@@ -12,4 +12,7 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, summary.errors.status,
     summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout,
     latency:percentile(50), latency:percentile(99), latency.mean, non2xx, client))
+  if failure_sample then
+    io.write("BENCH_FAILURES ", (string.gsub(failure_sample(), "\n", " | ")), "\n")
+  end
 end

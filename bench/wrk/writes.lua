@@ -7,9 +7,15 @@
 -- apart and wrk has at most one request in flight per connection (64 < 3 * LAG), so
 -- each finds the row in the state it expects. bench.py deletes the pool afterwards.
 local LAG = 128
-local n = 0
+-- wrk calls request() once on the first thread to check the script
+-- (script_verify_request) and never sends that request: it gets number -1.
+local n = -1
 non2xx = 0
 client_errors = 0
+-- "status method path" of the first unexpected answers, for the result file.
+first_failures = ""
+local failures = 0
+local sent = {}
 local threads = {}
 local headers = { ["Content-Type"] = "application/json" }
 
@@ -41,6 +47,10 @@ end
 function response(status, headers, body)
   if status < 200 or status > 299 then
     non2xx = non2xx + 1
+    failures = failures + 1
+    if failures <= 5 then
+      first_failures = first_failures .. status .. " " .. string.sub(body or "", 1, 160) .. "\n"
+    end
   end
   if status >= 400 and status < 500 then
     client_errors = client_errors + 1
@@ -57,4 +67,12 @@ end
 
 function count_non2xx()
   return sum("non2xx"), sum("client_errors")
+end
+
+function failure_sample()
+  local out = ""
+  for _, t in ipairs(threads) do
+    out = out .. t:get("first_failures")
+  end
+  return out
 end
