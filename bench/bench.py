@@ -21,12 +21,14 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchlib as lib  # noqa: E402
 import measure  # noqa: E402
+import report  # noqa: E402
 import scenarios as sc  # noqa: E402
 
 
@@ -55,6 +57,20 @@ def parse_args():
     return p.parse_args()
 
 
+def smoke_path(smoke):
+    """Smoke results are checked, not kept: a temporary file."""
+    return os.path.join(tempfile.mkdtemp(prefix="atlas-bench-smoke."), "result.json") if smoke else None
+
+
+def report_check(result, source):
+    """The report renders from this result (stdlib only, no chart): [] or the failure."""
+    try:
+        report.render(result, source, chart=False)
+        return []
+    except Exception as e:
+        return [f"report: {type(e).__name__}: {e}"]
+
+
 def main():
     args = parse_args()
     t0 = time.monotonic()
@@ -69,10 +85,10 @@ def main():
         result["scenarios"], result["servers"] = sc.run_all(ws, bins, s)
     result["finished"] = lib.utc_now()
     result["wall_seconds"] = round(time.monotonic() - t0, 1)
-    out = args.out or lib.results_path(result["started"])
+    out = args.out or smoke_path(args.smoke) or lib.results_path(result["started"])
     lib.write_json(out, result)
     print(f"bench: wrote {out} in {result['wall_seconds']} s", file=sys.stderr)
-    broken = sc.broken(result["scenarios"])
+    broken = sc.broken(result["scenarios"]) + report_check(result, out)
     if broken:
         print(f"bench: harness failures: {', '.join(broken)}", file=sys.stderr)
         return 1

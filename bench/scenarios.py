@@ -61,10 +61,15 @@ def start_servers(ws, bins, s):
     return servers, extras
 
 
-def define(s, extras):
+def define(s):
     """The scenario list, in the order each round runs them."""
-    if s["smoke"]:
-        return smoke_scenarios()
+    out = smoke_scenarios() if s["smoke"] else full_scenarios()
+    if s["peer"]:
+        out.append(scenario("peer", "peer", f"peer {s['peer']}", "read", "-", None))
+    return out
+
+
+def full_scenarios():
     out = [scenario(name, "home", label, "read", "-", "/home") for name, label in HOME_CONFIGS]
     for server, backend in (("atlas-default", "SQLite"), ("atlas-pg", "PostgreSQL")):
         out += [scenario(server, k, l, "read", backend, p) for k, l, p in DB_READS]
@@ -77,8 +82,6 @@ def define(s, extras):
         name = os.path.basename(sql)[:-4]
         out.append(scenario("pgbench", f"pgbench-{name}", f"pgbench, bench/pgbench/{name}.sql", "pgbench",
                             "PostgreSQL", sql=os.path.relpath(sql, lib.ROOT)))
-    if s["peer"]:
-        out.append(scenario("peer", "peer", f"peer {s['peer']}", "read", "-", None))
     return out
 
 
@@ -111,7 +114,7 @@ def precheck(sc, servers, ctx):
     status, body = server.get(sc["path"])  # also renders and caches the PNG flag
     sc["precheck_status"] = status
     sc["status"] = "ok" if status == 200 else f"skipped: HTTP {status}"
-    if status == 200 and "fields=" in sc["path"]:
+    if status == 200 and "fields=" in (sc["path"] or ""):
         sc["note"] = projection_note(body)
 
 
@@ -185,7 +188,7 @@ def run_all(ws, bins, s):
         servers["peer"] = srv.Server("peer", "peer", url=s["peer"])
         servers["peer"].status = "running"
     ctx = {"ws": ws, "read_script": os.path.join(lib.BENCH, "wrk", "report.lua"), **extras}
-    scenarios = define(s, extras)
+    scenarios = define(s)
     for sc in scenarios:
         precheck(sc, servers, ctx)
     for i in range(s["rounds"]):
