@@ -210,6 +210,8 @@ def annotate_all_on(records, extras):
     if "atlas-all" in records:
         records["atlas-all"]["spans_received"] = srv.count_lines(extras.get("spans_file"))
         records["atlas-all"]["access_log_lines"] = srv.count_lines(extras.get("access_log"))
+        with open(records["atlas-all"]["env"]["CONFIG_FILE"]) as f:
+            records["atlas-all"]["config_file"] = f.read()
 
 
 def broken(scenarios):
