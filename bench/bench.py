@@ -83,6 +83,7 @@ def main():
         result["binaries"] = measure.binaries(bins)
         result["startup"], result["memory"] = measure.startup_and_memory(ws, bins, s)
         result["scenarios"], result["servers"] = sc.run_all(ws, bins, s)
+    result["machine"]["oha"] = lib.tool_version(["oha", "--version"])
     result["finished"] = lib.utc_now()
     result["wall_seconds"] = round(time.monotonic() - t0, 1)
     out = args.out or smoke_path(args.smoke) or lib.results_path(result["started"])

@@ -48,12 +48,16 @@ def ensure_tools():
         log("installing wrk (apt)")
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
-    if not shutil.which("oha"):
-        log("installing oha (cargo install oha --locked)")
-        subprocess.run(["cargo", "install", "oha", "--locked", "--quiet"], check=True)
     for tool in ("taskset", "file"):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} not found")
+
+
+def ensure_oha():
+    """oha is first needed after the maximum-rate rounds; its build is long."""
+    if not shutil.which("oha"):
+        log("installing oha (cargo install oha --locked)")
+        subprocess.run(["cargo", "install", "oha", "--locked", "--quiet"], check=True)
 
 
 def build_binaries():
@@ -91,7 +95,7 @@ def machine_info():
         "kernel": sh(["uname", "-r"]).strip(),
         "rustc": sh(["rustc", "--version"]).strip(),
         "wrk": tool_version(["wrk", "-v"]),
-        "oha": tool_version(["oha", "--version"]),
+        "oha": tool_version(["oha", "--version"]) if shutil.which("oha") else "installed later",
         "pgbench": tool_version(["pgbench", "--version"]) if shutil.which("pgbench") else None,
         "git_commit": commit,
         "git_dirty": dirty,

@@ -196,6 +196,7 @@ def run_all(ws, bins, s):
         for sc in scenarios:
             measure_round(sc, servers, s, ctx, first=(i == 0))
     lib.log("p99 at half the maximum rate")
+    lib.ensure_oha()
     for sc in scenarios:
         half_rate(sc, servers, s, ctx)
         summarise(sc)
