@@ -229,7 +229,9 @@ def wrk(url, seconds, connections, script):
         raise RuntimeError(f"wrk printed no BENCH_JSON line: {out[-300:]}")
     raw = json.loads(line[len("BENCH_JSON "):])
     fails = next((l[len("BENCH_FAILURES "):] for l in out.splitlines() if l.startswith("BENCH_FAILURES ")), "")
-    return ({"failure_sample": fails.strip()} if fails.strip() else {}) | {
+    ops = next((json.loads(l[len("BENCH_OPS "):]) for l in out.splitlines() if l.startswith("BENCH_OPS ")), None)
+    extra = ({"failure_sample": fails.strip()} if fails.strip() else {}) | ({"ops": ops} if ops else {})
+    return extra | {
         "rps": round(raw["requests"] / raw["duration_us"] * 1e6, 1),
         "p50_ms": raw["p50_us"] / 1000.0,
         "p99_ms": raw["p99_us"] / 1000.0,

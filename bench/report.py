@@ -91,12 +91,19 @@ def throughput_section(r):
     return "## Throughput and latency\n\n" + text.THROUGHPUT + "\n\n" + table(head, rows)
 
 
+def op_total(sc, key):
+    return sum(x.get("ops", {}).get(key, 0) for x in sc["rounds"])
+
+
 def writes_section(r):
-    rows = [(sc["label"], sc["backend"], rps_cell(sc), sc.get("non_2xx_total", ""),
-             sum(x.get("requests", 0) for x in sc["rounds"]))
+    rows = [(sc["label"], sc["backend"], rps_cell(sc), sum(x.get("requests", 0) for x in sc["rounds"]),
+             " / ".join(f"{op_total(sc, k):,}" for k in ("post", "put", "delete")),
+             sc.get("non_2xx_total", ""), op_total(sc, "status_412"),
+             "; ".join(x["failure_sample"] for x in sc["rounds"] if x.get("failure_sample"))[:300])
             for sc in r["scenarios"] if sc["kind"] == "write"]
     return "### Writes\n\n" + text.WRITES + "\n\n" + table(
-        ["scenario", "backend", "RPS", "non-2xx responses (all rounds)", "requests (all rounds)"], rows)
+        ["scenario", "backend", "RPS", "requests (all rounds)", "POST / PUT / DELETE",
+         "non-2xx", "of which 412", "first failures"], rows)
 
 
 def pgbench_section(r):

@@ -216,7 +216,8 @@ def annotate_all_on(records, extras):
 
 
 def broken(scenarios):
-    """Scenarios the harness failed to measure (errors, client errors in writes)."""
+    """Scenarios the harness failed to measure: errors, or writes answered with a 4xx
+    other than 412 (an invalid request; 412 is atlas's answer to concurrent writes)."""
     bad = [sc["id"] for sc in scenarios if sc["status"].startswith("error")]
     bad += [sc["id"] for sc in scenarios if sc["kind"] == "write"
             and any(r.get("client_errors", 0) for r in sc["rounds"])]

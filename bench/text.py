@@ -48,11 +48,16 @@ The `/home` instrumentation scenarios: *telemetry off* is `LOG_LEVEL=warn`,
 writes the JSON access log to a file sink and exports 10 % of traces
 (`parentbased_traceidratio`) over gRPC to `tests/otlp/receiver.py`."""
 
-WRITES = """The write mix cycles `POST`, `PUT` and `DELETE` on 512 currencies no seed row uses
-(`bench/wrk/writes.lua`): every request is valid, each code's three requests are
-hundreds of requests apart, and the pool is created before and deleted after each run.
-Anything but a 2xx is counted; a 4xx would mean the harness is broken, a 5xx is
-atlas's answer under this load (on SQLite, one writer at a time)."""
+WRITES = """The write mix takes turns of `POST`, `PUT` and `DELETE` on currencies no seed row
+uses (`bench/wrk/writes.lua`), every request valid whatever order the answers come
+back in: `PUT` replaces one of 256 currencies created before the run (in rotation),
+`POST` creates a code from a free queue and its `201` makes it deletable, `DELETE`
+removes a created code and its `204` frees it again (the code travels in
+`x-request-id`, which atlas echoes). When a queue is empty the turn is a `PUT`; the
+counts of each are listed. Everything is deleted after each run. Anything but a 2xx
+is counted: a 412 is atlas refusing an unconditional `PUT` because another write of
+the same row got in between, a 5xx is atlas's answer under this load, any other 4xx
+would mean the harness is broken (the run then exits non-zero)."""
 
 PGBENCH = """pgbench runs atlas's own statements for `GET countries/{code}` (`bench/pgbench/*.sql`),
 prepared, 64 clients on core 1, against the same PostgreSQL atlas uses on core 0: what

@@ -1,7 +1,7 @@
 -- The wrk script for reads, and appended to the write mix: one machine-readable line
 -- with the run's counts and latency percentiles (microseconds), read by bench.py.
 -- `count_non2xx`, when a script defines it, returns the responses outside 2xx and
--- those in 4xx (wrk's own `errors.status` counts only >= 400, 4xx and 5xx together).
+-- the 4xx other than 412 (wrk's own `errors.status` counts every status >= 400).
 function done(summary, latency, requests)
   local non2xx, client = -1, -1
   if count_non2xx then non2xx, client = count_non2xx() end
@@ -12,6 +12,9 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, summary.errors.status,
     summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout,
     latency:percentile(50), latency:percentile(99), latency.mean, non2xx, client))
+  if write_ops then
+    io.write("BENCH_OPS ", write_ops(), "\n")
+  end
   if failure_sample then
     io.write("BENCH_FAILURES ", (string.gsub(failure_sample(), "\n", " | ")), "\n")
   end
