@@ -38,8 +38,8 @@ def draw(rows, title, out):
     ax.set_xlabel("requests (pgbench: transactions) per second, median of rounds; whiskers: min–max")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    for y, m in zip(ys, med):
-        ax.text(m, y, f" {m:,.0f}", va="center", fontsize=7)
+    for y, r in zip(ys, rows):
+        ax.text(r[3], y, f"  {r[1]:,.0f}", va="center", fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
 

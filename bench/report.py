@@ -96,7 +96,7 @@ def op_total(sc, key):
 
 
 def writes_section(r):
-    rows = [(sc["label"], sc["backend"], rps_cell(sc), sum(x.get("requests", 0) for x in sc["rounds"]),
+    rows = [(sc["label"], sc["backend"], rps_cell(sc), f'{sum(x.get("requests", 0) for x in sc["rounds"]):,}',
              " / ".join(f"{op_total(sc, k):,}" for k in ("post", "put", "delete")),
              sc.get("non_2xx_total", ""), op_total(sc, "status_412"),
              "; ".join(x["failure_sample"] for x in sc["rounds"] if x.get("failure_sample"))[:300])
