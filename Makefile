@@ -61,5 +61,5 @@ compose-up: ## atlas + PostgreSQL + Prometheus + OTel collector + Grafana
 reliability: ## Hostile input, load and fault scenarios, long versions included
 	scripts/reliability
 
-bench: ## Speed and size figures (docs/benchmarks.md)
+bench: ## Speed, memory and size vs a bare axum baseline: bench/results/*.json, docs/benchmarks.md
 	bench/run.sh
