@@ -167,7 +167,7 @@ def render(r, source, chart):
     if chart:
         parts.append("![median RPS per scenario, whiskers min–max](benchmarks.png)")
     parts += [throughput_section(r), writes_section(r), pgbench_section(r), servers_section(r),
-              memory_section(r), startup_section(r), text.NOTES]
+              memory_section(r), startup_section(r), text.PROFILE, text.NOTES]
     return "\n\n".join(parts) + "\n"
 
 
