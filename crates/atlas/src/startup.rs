@@ -11,7 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::config::{ApiConfig, Settings};
-use crate::routes::{self, AppState};
+use crate::routes::{self, AppState, Services};
 use crate::store::Db;
 
 #[derive(OpenApi)]
@@ -47,7 +47,7 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
     let hook = db.clone();
     ctx.on_shutdown("database pool", move || async move { hook.close().await });
     let catalog = start_catalog(&ctx, &db)?;
-    let mut state = AppState {
+    let mut state = Services {
         db,
         catalog,
         config: ctx.config.clone(),
@@ -65,7 +65,7 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
     if cfg.api.places {
         warm_places(&ctx, &state).await;
     }
-    Ok(router(state, podkit::build_info!()))
+    Ok(router(AppState::new(state), podkit::build_info!()))
 }
 
 /// The pool, after one direct connection (its failure names host, port and cause,
@@ -135,7 +135,7 @@ fn register_database_checks(ctx: &Context<Settings>, db: &Db) {
 /// shutdown deadline: queued imports finish, the rest are cancelled and rolled back.
 fn start_importer(
     ctx: &Context<Settings>,
-    state: &AppState,
+    state: &Services,
 ) -> anyhow::Result<crate::imports::Importer> {
     let kit = &ctx.config.kit;
     let own = crate::imports::OwnPorts {
@@ -169,7 +169,7 @@ fn start_importer(
 /// has started, instead of a failed check (cached for a while) delaying it. When
 /// the database is down, not migrated yet or slow, loading goes on in the
 /// background, retrying until it succeeds, and start-up is not held up further.
-async fn warm_places(ctx: &Context<Settings>, state: &AppState) {
+async fn warm_places(ctx: &Context<Settings>, state: &Services) {
     let (places, db, stopping) = (state.places.clone(), state.db.clone(), ctx.stopping());
     let t = std::time::Instant::now();
     let loaded = move |idx: &crate::places::PlaceIndex| {
