@@ -14,6 +14,7 @@
 mod follow;
 mod snapshot;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -37,6 +38,11 @@ struct Inner {
     read_at: Mutex<Option<Instant>>,
     /// One refresh at a time, so an older read can never replace a newer one.
     refreshing: tokio::sync::Mutex<()>,
+    /// Writes committed so far (each takes the next number after its commit).
+    written: AtomicU64,
+    /// Writes the current snapshot is known to include: those numbered before the
+    /// read that built it started.
+    covered: AtomicU64,
 }
 
 impl Catalog {
@@ -57,6 +63,8 @@ impl Catalog {
             current: ArcSwapOption::empty(),
             read_at: Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
+            written: AtomicU64::new(0),
+            covered: AtomicU64::new(0),
         });
         if let Some(m) = metrics {
             register(m, &inner)?;
@@ -84,41 +92,62 @@ impl Catalog {
             return Ok(());
         };
         let _one = inner.refreshing.lock().await;
-        let t = Instant::now();
-        match store::catalog::load(&inner.db).await {
-            Ok(all) => {
-                let snap = Snapshot::build(all);
-                let (countries, currencies) = snap.counts();
-                inner.current.store(Some(Arc::new(snap)));
-                *lock(&inner.read_at) = Some(t);
-                tracing::debug!(
-                    countries,
-                    currencies,
-                    load_ms = t.elapsed().as_millis() as u64,
-                    "catalog snapshot refreshed"
-                );
-                Ok(())
-            }
-            Err(e) => {
-                inner.current.store(None);
-                *lock(&inner.read_at) = None;
-                Err(e)
-            }
-        }
+        reload(inner).await
     }
 
     /// After a committed write: refresh this replica's snapshot, then tell the
     /// others. Failures are logged, not returned: the write itself succeeded, and
     /// a dropped snapshot means reads go to the database until the next refresh.
+    ///
+    /// Writes at once share refreshes: a write waits for a read that started after
+    /// its commit, and only starts one itself if none did. Under a burst of N
+    /// writes that is two or three reloads, not N in a row.
     pub async fn changed(&self) {
         let Some(inner) = &self.inner else {
             return;
         };
-        if let Err(e) = self.refresh().await {
+        let mine = inner.written.fetch_add(1, Ordering::SeqCst) + 1;
+        let refreshed = {
+            let _one = inner.refreshing.lock().await;
+            if inner.covered.load(Ordering::SeqCst) >= mine {
+                Ok(())
+            } else {
+                reload(inner).await
+            }
+        };
+        if let Err(e) = refreshed {
             tracing::warn!(error.message = %e, "catalog snapshot not refreshed after a write; reads go to the database until it is");
         }
         if let Err(e) = store::catalog::announce(&inner.db).await {
             tracing::warn!(error.message = %e, "catalog change not announced to other replicas; they pick it up at their next periodic refresh");
+        }
+    }
+}
+
+/// Read everything and swap it in (the caller holds `refreshing`).
+async fn reload(inner: &Inner) -> Result<(), DbError> {
+    // Every write numbered up to here committed before this read starts.
+    let covers = inner.written.load(Ordering::SeqCst);
+    let t = Instant::now();
+    match store::catalog::load(&inner.db).await {
+        Ok(all) => {
+            let snap = Snapshot::build(all);
+            let (countries, currencies) = snap.counts();
+            inner.current.store(Some(Arc::new(snap)));
+            *lock(&inner.read_at) = Some(t);
+            inner.covered.store(covers, Ordering::SeqCst);
+            tracing::debug!(
+                countries,
+                currencies,
+                load_ms = t.elapsed().as_millis() as u64,
+                "catalog snapshot refreshed"
+            );
+            Ok(())
+        }
+        Err(e) => {
+            inner.current.store(None);
+            *lock(&inner.read_at) = None;
+            Err(e)
         }
     }
 }

@@ -226,3 +226,35 @@ fn a_zero_refresh_period_is_refused_naming_the_key() {
         "{msg}"
     );
 }
+
+/// Concurrent writes share snapshot refreshes; each writer still reads its own
+/// write back at once.
+async fn concurrent_writers_each_read_their_own_write(app: &TestApp, _: &TestDb) {
+    wait_loaded(app).await;
+    let mut tasks = Vec::new();
+    for i in 0..16u8 {
+        let (http, api) = (app.http.clone(), app.api.clone());
+        tasks.push(tokio::spawn(async move {
+            let code = format!("XQ{}", (b'A' + i) as char);
+            let body = |name: &str| json!({"code": code, "numeric": format!("{:03}", 300 + u16::from(i)), "name": name, "minor_units": 2});
+            let res = http.post(format!("{api}/api/v1/currencies")).json(&body("First")).send().await.unwrap();
+            assert_eq!(res.status(), 201, "create {code}");
+            for round in 0..5 {
+                let name = format!("Round {round} of {code}");
+                let url = format!("{api}/api/v1/currencies/{code}");
+                let res = http.put(&url).json(&body(&name)).send().await.unwrap();
+                assert_eq!(res.status(), 200, "replace {code}");
+                let got: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+                assert_eq!(got["name"], name.as_str(), "{code} reads its own write");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+db_test!(
+    concurrent_read_your_writes,
+    concurrent_writers_each_read_their_own_write
+);
