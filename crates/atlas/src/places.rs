@@ -611,6 +611,19 @@ mod tests {
     }
 
     /// Coordinates spread over the globe, poles and antimeridian included.
+    /// The index's nearest place is at the brute-force distance for every probe.
+    fn assert_nearest_is_brute_force(idx: &PlaceIndex, probes: impl Iterator<Item = (f64, f64)>) {
+        for (lat, lon) in probes {
+            let (p, d) = idx.nearest(lat, lon).unwrap();
+            let (id, want) = brute_nearest(idx, lat, lon);
+            assert!(
+                (d - want).abs() < 1e-9,
+                "({lat}, {lon}): {} at {d} km, brute force {id} at {want} km",
+                p.id
+            );
+        }
+    }
+
     fn probes() -> impl Iterator<Item = (f64, f64)> {
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
@@ -655,15 +668,7 @@ mod tests {
             })
             .collect();
         let idx = PlaceIndex::build(rows);
-        for (lat, lon) in probes() {
-            let (p, d) = idx.nearest(lat, lon).unwrap();
-            let (id, want) = brute_nearest(&idx, lat, lon);
-            assert!(
-                (d - want).abs() < 1e-9,
-                "({lat}, {lon}): {} at {d} km, brute force {id} at {want} km",
-                p.id
-            );
-        }
+        assert_nearest_is_brute_force(&idx, probes());
     }
 
     #[test]
@@ -686,15 +691,7 @@ mod tests {
             ),
             ("Covilhã", "PT", "Europe/Lisbon")
         );
-        for (lat, lon) in probes().take(60) {
-            let (p, d) = idx.nearest(lat, lon).unwrap();
-            let (id, want) = brute_nearest(&idx, lat, lon);
-            assert!(
-                (d - want).abs() < 1e-9,
-                "({lat}, {lon}): {} at {d} km, brute force {id} at {want} km",
-                p.id
-            );
-        }
+        assert_nearest_is_brute_force(&idx, probes().take(60));
     }
 
     #[test]
