@@ -9,7 +9,8 @@
 //! 3. [`catalog`] (countries and currencies served from memory), [`places`] (the
 //!    in-memory place index), [`flags`] (embedded SVGs and the PNG
 //!    cache), [`imports`] (bulk imports on podkit's worker pool and HTTP client),
-//!    [`migrate`] (`atlas migrate up|down|status`).
+//!    [`migrate`] (`atlas migrate up|down|status`), [`zones`] (offsets,
+//!    transitions, conversions, the zone list and the polygon zone finder).
 //! 4. [`error`] (`ApiError`, mapped to RFC 9457 in one place) and [`routes`] (one
 //!    module per resource, plus the extractors of the 400 vs 422 rule).
 //! 5. [`startup`]: wires it together.
@@ -25,3 +26,4 @@ pub mod places;
 pub mod routes;
 pub mod startup;
 pub mod store;
+pub mod zones;

@@ -20,7 +20,7 @@ use crate::store::Db;
     tags(
         (name = "countries", description = "ISO 3166-1 countries"),
         (name = "currencies", description = "ISO 4217 currencies"),
-        (name = "timezones", description = "Current local time per IANA zone and per country"),
+        (name = "timezones", description = "IANA zones (tzdata compiled into the binary; its version is in every answer): the zone list, current local time per zone and per country with the previous and next offset transitions, and conversions across DST gaps and overlaps"),
         (name = "places", description = "Local time by place name or coordinates. Place data © GeoNames (geonames.org), CC BY 4.0"),
         (name = "flags", description = "Country flags (flag-icons, MIT), SVG or PNG"),
         (name = "imports", description = "Bulk imports of countries and currencies on a worker pool"),
@@ -64,6 +64,7 @@ pub async fn start(ctx: Context<Settings>) -> anyhow::Result<Router> {
     }
     if cfg.api.places {
         warm_places(&ctx, &state).await;
+        warm_zone_finder(&ctx);
     }
     Ok(router(AppState::new(state), podkit::build_info!()))
 }
@@ -220,6 +221,22 @@ async fn warm_places(ctx: &Context<Settings>, state: &Services) {
     });
 }
 
+/// Build the polygon zone finder in the background (seconds in a debug build), so
+/// the first coordinate lookup does not wait for it.
+fn warm_zone_finder(ctx: &Context<Settings>) {
+    ctx.spawn(async {
+        let t = std::time::Instant::now();
+        match tokio::task::spawn_blocking(crate::zones::finder::warm).await {
+            Ok(version) => tracing::info!(
+                data_version = version,
+                load_ms = t.elapsed().as_millis() as u64,
+                "zone finder loaded"
+            ),
+            Err(e) => tracing::error!(error.message = %e, "zone finder failed to load"),
+        }
+    });
+}
+
 /// The API router for `state`, without binding a socket.
 pub fn router(state: AppState, build: podkit::BuildInfo) -> Router {
     let api_cfg = state.config.service.api.clone();
@@ -238,7 +255,7 @@ pub fn router(state: AppState, build: podkit::BuildInfo) -> Router {
 }
 
 fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
-    use routes::{countries, currencies, flags, imports, places, timezones};
+    use routes::{countries, currencies, flags, imports, places, time, timezones};
     let mut v1 = OpenApiRouter::new();
     if cfg.countries {
         v1 = v1
@@ -276,10 +293,14 @@ fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
     let mut doc = ApiDoc::openapi();
     if cfg.timezones {
         // The zone keeps its slashes, so the route is a wildcard, which the
-        // `routes!` macro cannot express; it is documented by hand.
+        // `routes!` macro cannot express; it is documented by hand. The list
+        // (`/timezones`) and `/time/convert` are other paths: the wildcard needs
+        // at least one segment after `/timezones/`, so neither is shadowed.
         v1 = v1
+            .routes(routes!(timezones::list))
             .route("/timezones/{*zone}", get(timezones::zone))
-            .routes(routes!(timezones::country));
+            .routes(routes!(timezones::country))
+            .routes(routes!(time::convert));
         let mut zones = ZoneDoc::openapi();
         zones.paths.paths = zones
             .paths

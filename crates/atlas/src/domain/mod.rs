@@ -26,4 +26,4 @@ pub use errors::{FieldError, Location, RowError, Violations};
 pub use geo::{Latitude, Longitude};
 pub use paging::{Cursor, PageLimit};
 pub use text::{Name, SearchTerm};
-pub use zone::ZoneName;
+pub use zone::{DateTimeInput, UtcOffset, ZoneCursor, ZoneName};

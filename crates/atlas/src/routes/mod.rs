@@ -9,6 +9,7 @@ pub mod flags;
 pub mod home;
 pub mod imports;
 pub mod places;
+pub mod time;
 pub mod timezones;
 
 use std::sync::Arc;

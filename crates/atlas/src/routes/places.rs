@@ -1,5 +1,6 @@
 //! `/api/v1/places` and `/api/v1/time?lat=&lon=`: local time by place name or
-//! coordinates, from GeoNames data (CC BY 4.0).
+//! coordinates, from GeoNames data (CC BY 4.0); a coordinate's zone comes from the
+//! time-zone boundary polygons ([`crate::zones::finder`]).
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -14,6 +15,7 @@ use crate::config::ApiConfig;
 use crate::domain::{FieldError, Latitude, Longitude, PageLimit, SearchTerm, Violations, ZoneName};
 use crate::error::ApiError;
 use crate::places::{Match, Place, PlaceIndex, ATTRIBUTION};
+use crate::zones::finder::{self, Found};
 
 /// `?q=&limit=`
 #[derive(Debug, Deserialize, IntoParams)]
@@ -95,10 +97,27 @@ pub struct PlaceTimeAnswer {
     pub attribution: String,
 }
 
-/// The nearest place to a coordinate and its local time.
+/// Where the zone of a coordinate answer comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneSource {
+    /// The time-zone boundary polygon containing the coordinate (at sea, the
+    /// nautical zone `Etc/GMT±N`; `Etc/GMT+3` is UTC−3).
+    BoundaryPolygons,
+    /// The nearest place's zone: the polygons named a zone this binary's tzdata
+    /// does not know, or none.
+    NearestPlace,
+}
+
+/// The zone and local time at a coordinate, and the nearest place.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NearestTime {
-    /// The nearest place.
+    /// THE answer: the zone containing the coordinate and its clock now.
+    pub zone: ZoneTime,
+    /// Where `zone` comes from.
+    pub zone_source: ZoneSource,
+    /// The nearest place (`place`) and the clock in that place's own zone (`time`),
+    /// which near a border can differ from `zone`.
     #[serde(flatten)]
     pub nearest: PlaceTime,
     /// Great-circle distance from the coordinate, km.
@@ -235,11 +254,11 @@ pub async fn time_by_name(
     }))
 }
 
-/// The nearest place to a coordinate and its local time.
-#[utoipa::path(get, path = "/time", tag = "places",
+/// The time zone and local time at a coordinate, and the nearest place.
+#[utoipa::path(get, path = "/time", tag = "places", operation_id = "getTimeAtCoordinates",
     params(CoordinateQuery),
     responses(
-        (status = 200, description = "Nearest place and its local time", body = NearestTime),
+        (status = 200, description = "The zone containing the point (boundary polygons), its local time, and the nearest place", body = NearestTime),
         (status = 400, description = "A coordinate is not a number (`lat=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A coordinate is missing or out of range (`lat=100`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Place data not loaded yet", body = ProblemDoc, content_type = "application/problem+json"),
@@ -249,12 +268,52 @@ pub async fn time_by_coordinates(
     Checked(c): Checked<Coordinates>,
 ) -> Result<Json<NearestTime>, ApiError> {
     let idx = index(&s).await?;
+    let (lat, lon) = (c.lat.degrees(), c.lon.degrees());
     let (p, d) = idx
-        .nearest(c.lat.degrees(), c.lon.degrees())
+        .nearest(lat, lon)
         .ok_or_else(|| ApiError::NotFound("no places are loaded".into()))?;
+    let nearest = with_time(&p)?;
+    let (zone, zone_source) = match polygon_zone(lat, lon).await? {
+        Some(tz) => (zone_time(tz, Utc::now()), ZoneSource::BoundaryPolygons),
+        None => (nearest.time.clone(), ZoneSource::NearestPlace),
+    };
     Ok(Json(NearestTime {
-        nearest: with_time(&p)?,
+        zone,
+        zone_source,
+        nearest,
         distance_km: (d * 10.0).round() / 10.0,
-        attribution: ATTRIBUTION.into(),
+        attribution: format!("{ATTRIBUTION} {BOUNDARIES}"),
     }))
+}
+
+/// Credit for the zone boundaries.
+const BOUNDARIES: &str =
+    "Time zone boundaries: timezone-boundary-builder (OpenStreetMap data, ODbL), via tzf-rs.";
+
+/// The zone whose polygon holds the point, if the compiled tzdata knows it.
+/// Before the finder is built (start-up builds it in the background) the lookup
+/// waits for it on the blocking pool, not on a request thread.
+async fn polygon_zone(lat: f64, lon: f64) -> Result<Option<chrono_tz::Tz>, ApiError> {
+    let found = if finder::is_ready() {
+        finder::zone_at(lat, lon)
+    } else {
+        tokio::task::spawn_blocking(move || finder::zone_at(lat, lon))
+            .await
+            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("zone finder task failed: {e}")))?
+    };
+    Ok(match found {
+        Found::Zone(tz) => Some(tz),
+        Found::Unknown(name) => {
+            tracing::debug!(zone = %name, lat, lon, "polygon zone unknown to the compiled tzdata; using the nearest place's zone");
+            None
+        }
+        Found::Nothing => {
+            tracing::debug!(
+                lat,
+                lon,
+                "no zone polygon covers the point; using the nearest place's zone"
+            );
+            None
+        }
+    })
 }

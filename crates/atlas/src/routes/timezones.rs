@@ -1,36 +1,24 @@
-//! `/api/v1/timezones/{zone}` and `/api/v1/countries/{code}/time`: the current local
-//! time, from the IANA database compiled into the binary (chrono-tz).
+//! `/api/v1/timezones` (the zone list), `/api/v1/timezones/{zone}` and
+//! `/api/v1/countries/{code}/time`: the current local time, from the IANA database
+//! compiled into the binary (chrono-tz).
 
 use axum::extract::{Path, State};
 use axum::Json;
-use chrono::{DateTime, Utc};
-use chrono_tz::{OffsetComponents, OffsetName, Tz};
-use serde::Serialize;
-use utoipa::ToSchema;
+use chrono::Utc;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::countries::find;
-use super::{AppState, ProblemDoc};
-use crate::domain::ZoneName;
+use super::extract::{Checked, FromQuery};
+use super::{AppState, Page, ProblemDoc, DEFAULT_PAGE_SIZE};
+use crate::config::ApiConfig;
+use crate::domain::{
+    CountryRef, FieldError, PageLimit, UtcOffset, Violations, ZoneCursor, ZoneName,
+};
 use crate::error::ApiError;
-
-/// The local time in one zone, now.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ZoneTime {
-    /// IANA zone name.
-    #[schema(example = "Europe/Lisbon")]
-    pub zone: String,
-    /// Local date and time with its offset, RFC 3339.
-    #[schema(example = "2026-07-01T13:45:00+01:00")]
-    pub local_time: String,
-    /// Offset from UTC.
-    #[schema(example = "+01:00")]
-    pub utc_offset: String,
-    /// Zone abbreviation in force (`WEST`), or the numeric offset where the zone has none.
-    #[schema(example = "WEST")]
-    pub abbreviation: String,
-    /// Whether daylight saving time is in force.
-    pub dst: bool,
-}
+use crate::zones::catalog::{self, ZoneFilter, ZoneSummary};
+pub use crate::zones::{zone_time, ZoneTime};
 
 /// The local times of a country's zones.
 #[derive(Debug, Serialize, ToSchema)]
@@ -40,23 +28,6 @@ pub struct CountryTime {
     pub country: String,
     /// One entry per IANA zone of the country.
     pub zones: Vec<ZoneTime>,
-}
-
-/// The time in `tz` at `now`.
-pub fn zone_time(tz: Tz, now: DateTime<Utc>) -> ZoneTime {
-    let local = now.with_timezone(&tz);
-    let offset = local.offset();
-    let utc_offset = local.format("%:z").to_string();
-    ZoneTime {
-        zone: tz.name().to_string(),
-        local_time: local.to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
-        abbreviation: offset
-            .abbreviation()
-            .map(str::to_string)
-            .unwrap_or_else(|| utc_offset.clone()),
-        utc_offset,
-        dst: !offset.dst_offset().is_zero(),
-    }
 }
 
 /// The zone a path names, any case (`europe/lisbon` works). A zone is a resource
@@ -71,7 +42,7 @@ pub fn parse_zone(name: &str) -> Result<Tz, ApiError> {
 }
 
 /// The current local time in a zone; the zone keeps its slashes: `/timezones/Europe/Lisbon`.
-#[utoipa::path(get, path = "/timezones/{zone}", tag = "timezones", operation_id = "get_zone_time",
+#[utoipa::path(get, path = "/timezones/{zone}", tag = "timezones", operation_id = "getZoneTime",
     params(("zone" = String, Path, description = "IANA zone name; slashes included", example = "Europe/Lisbon")),
     responses(
         (status = 200, description = "The local time now", body = ZoneTime),
@@ -82,7 +53,7 @@ pub async fn zone(Path(name): Path<String>) -> Result<Json<ZoneTime>, ApiError> 
 }
 
 /// The current local time in each of a country's zones.
-#[utoipa::path(get, path = "/countries/{code}/time", tag = "timezones", operation_id = "get_country_time",
+#[utoipa::path(get, path = "/countries/{code}/time", tag = "timezones", operation_id = "getCountryTime",
     params(("code" = String, Path, description = "Alpha-2 or alpha-3 code, any case", example = "PT", pattern = "^[A-Za-z]{2,3}$")),
     responses(
         (status = 200, description = "Local times", body = CountryTime),
@@ -110,6 +81,102 @@ pub async fn country(
         country: c.alpha2,
         zones,
     }))
+}
+
+/// `?country=&offset=&limit=&cursor=`
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ZoneListQuery {
+    /// Only the zones of this country (alpha-2 or alpha-3, any case), as tzdata's
+    /// zone1970.tab assigns them; an unknown country lists none.
+    #[param(pattern = "^[A-Za-z]{2,3}$", example = "PT")]
+    pub country: Option<String>,
+    /// Only zones at this offset from UTC now, `±HH:MM` up to ±14:00.
+    #[param(pattern = "^[+-][0-9]{2}:[0-9]{2}$", example = "+05:30")]
+    pub offset: Option<String>,
+    /// Items per page, 1 to `api.max_page_size` (default 50).
+    #[param(minimum = 1)]
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page (a zone name).
+    #[param(pattern = "^[A-Za-z0-9/_+-]{1,64}$", example = "Europe/Lisbon")]
+    pub cursor: Option<String>,
+}
+
+/// A checked zone list request.
+#[derive(Debug, Clone)]
+pub struct ZoneListRequest {
+    /// Only this country's zones: an alpha-2 or alpha-3 code, upper case.
+    pub country: Option<String>,
+    /// Only zones at this offset now.
+    pub offset: Option<UtcOffset>,
+    /// Start after this zone.
+    pub after: Option<ZoneCursor>,
+    /// Page size.
+    pub limit: PageLimit,
+}
+
+impl FromQuery for ZoneListRequest {
+    type Raw = ZoneListQuery;
+
+    fn check(raw: ZoneListQuery, api: &ApiConfig) -> Result<Self, Vec<FieldError>> {
+        let mut v = Violations::default();
+        let country = raw
+            .country
+            .as_deref()
+            .map(|c| CountryRef::parse(c).map(|_| c.to_ascii_uppercase()));
+        let country = country.transpose();
+        let country = v.parameter("country", country);
+        let offset = raw.offset.as_deref().map(UtcOffset::parse).transpose();
+        let offset = v.parameter("offset", offset);
+        let after = raw.cursor.as_deref().map(ZoneCursor::parse).transpose();
+        let after = v.parameter("cursor", after);
+        let limit = PageLimit::parse(raw.limit, DEFAULT_PAGE_SIZE, api.max_page_size);
+        let limit = v.parameter("limit", limit);
+        v.done(|| {
+            Some(ZoneListRequest {
+                country: country?,
+                offset: offset?,
+                after: after?,
+                limit: limit?,
+            })
+        })
+    }
+}
+
+/// List the canonical IANA zones with their current offsets (links left out).
+#[utoipa::path(get, path = "/timezones", tag = "timezones", operation_id = "listTimezones",
+    params(ZoneListQuery),
+    responses(
+        (status = 200, description = "A page of canonical zones (no links such as Europe/Kiev), by name", body = Page<ZoneSummary>),
+        (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is out of range or badly formed (`offset=+5`, `limit=0`)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable (with `country`)", body = ProblemDoc, content_type = "application/problem+json"),
+    ))]
+pub async fn list(
+    State(s): State<AppState>,
+    Checked(q): Checked<ZoneListRequest>,
+) -> Result<Json<Page<ZoneSummary>>, ApiError> {
+    let within = match &q.country {
+        None => None,
+        Some(code) => match find(&s, code).await {
+            Ok(c) => Some(c.timezones),
+            Err(ApiError::NotFound(_)) => Some(Vec::new()),
+            Err(e) => return Err(e),
+        },
+    };
+    let f = ZoneFilter {
+        within,
+        offset: q.offset.map(UtcOffset::seconds),
+        after: q.after.as_ref().map(|c| c.as_str().to_string()),
+        limit: q.limit.as_usize(),
+    };
+    let offset = q.offset.map(|o| crate::zones::offset_string(o.seconds()));
+    let pairs = [
+        ("country", q.country.as_deref()),
+        ("offset", offset.as_deref()),
+    ];
+    let page = catalog::list(&f, Utc::now());
+    Ok(Json(Page::at("/api/v1/timezones", &pairs, q.limit, page)))
 }
 
 #[cfg(test)]
