@@ -9,6 +9,9 @@
 //! tzf-rs documents). A few µs do not matter next to an HTTP request, 58 MB does
 //! for a pod, so the embedded one it is. Its build still takes a while, so it is
 //! built once, in the background at start-up ([`warm`]) or on first use.
+//!
+//! Where polygons overlap (Xinjiang: `Asia/Shanghai` and `Asia/Urumqi`) tzf-rs
+//! answers the first by name, `Asia/Shanghai`, the official time.
 
 use std::sync::OnceLock;
 

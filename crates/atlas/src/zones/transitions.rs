@@ -69,8 +69,11 @@ impl Change {
     }
 }
 
-/// One table per zone, indexed like `TZ_VARIANTS`, each built on first use.
-static TABLES: LazyLock<Box<[OnceLock<Box<[Change]>>]>> =
+/// A zone's changes, in order, built on first use.
+type Table = OnceLock<Box<[Change]>>;
+
+/// One table per zone, indexed like `TZ_VARIANTS`.
+static TABLES: LazyLock<Box<[Table]>> =
     LazyLock::new(|| TZ_VARIANTS.iter().map(|_| OnceLock::new()).collect());
 
 fn table(tz: Tz) -> &'static [Change] {
