@@ -21,7 +21,7 @@ use crate::store::Db;
         (name = "countries", description = "ISO 3166-1 countries"),
         (name = "currencies", description = "ISO 4217 currencies"),
         (name = "timezones", description = "IANA zones (tzdata compiled into the binary; its version is in every answer): the zone list, current local time per zone and per country with the previous and next offset transitions, and conversions across DST gaps and overlaps"),
-        (name = "places", description = "Local time by place name or coordinates. Place data © GeoNames (geonames.org), CC BY 4.0"),
+        (name = "places", description = "Local time by place name or coordinates. Place data © GeoNames (geonames.org), CC BY 4.0. Zone boundaries: timezone-boundary-builder (OpenStreetMap data, ODbL) via tzf-rs"),
         (name = "flags", description = "Country flags (flag-icons, MIT), SVG or PNG"),
         (name = "imports", description = "Bulk imports of countries and currencies on a worker pool"),
     )
