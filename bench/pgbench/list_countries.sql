@@ -14,7 +14,13 @@ WITH matching AS (
   SELECT alpha2 FROM matching WHERE (NULLIF(:after, '-') IS NULL OR alpha2 > NULLIF(:after, '-'))
    ORDER BY alpha2 LIMIT :limit
 )
-SELECT t.total, c.alpha2, c.alpha3, c.numeric_code, c.name, c.official_name, c.version, cu.currencies, tz.timezones
+SELECT t.total, c.alpha2, c.alpha3, c.numeric_code, c.name, c.official_name, c.version, cu.currencies, tz.timezones,
+       c.region, c.subregion, c.latitude, c.longitude, c.area_km2,
+       CASE WHEN c.landlocked THEN 1 WHEN NOT c.landlocked THEN 0 END AS landlocked,
+       CASE WHEN c.independent THEN 1 WHEN NOT c.independent THEN 0 END AS independent,
+       CASE WHEN c.un_member THEN 1 WHEN NOT c.un_member THEN 0 END AS un_member,
+       c.capitals, c.languages, c.calling_codes, c.tlds, c.borders, c.demonyms,
+       c.native_names, c.alt_spellings, c.translations
   FROM (SELECT COUNT(*) AS total FROM matching) t
   LEFT JOIN page p ON true LEFT JOIN countries c ON c.alpha2 = p.alpha2
   LEFT JOIN (SELECT country, string_agg(currency, ',' ORDER BY currency) AS currencies FROM country_currencies

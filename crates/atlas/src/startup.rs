@@ -16,9 +16,13 @@ use crate::store::Db;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "atlas", description = "Countries (ISO 3166-1), currencies (ISO 4217) and time zones (IANA). Errors are RFC 9457 problem documents."),
+    info(
+        title = "atlas",
+        description = "Countries (ISO 3166-1), their subdivisions (ISO 3166-2), currencies (ISO 4217) and time zones (IANA). Errors are RFC 9457 problem documents. Data credits: ISO 3166-1/3166-2 codes and names from Debian iso-codes (LGPL-2.1-or-later); country details (capitals, regions, languages, calling codes, TLDs, coordinates, area, borders, demonyms, native names, translations) from world-countries by Mohammed Le Doze (mledoze/countries), made available under the Open Database License (ODbL) 1.0, https://opendatacommons.org/licenses/odbl/1.0/ - the country details served here are a derivative database under the same license; places © GeoNames, CC BY 4.0; flags from flag-icons (MIT).",
+        license(name = "MIT OR Apache-2.0 (code); ODbL-1.0 (country details from world-countries)", url = "https://opendatacommons.org/licenses/odbl/1.0/"),
+    ),
     tags(
-        (name = "countries", description = "ISO 3166-1 countries"),
+        (name = "countries", description = "ISO 3166-1 countries; details from world-countries (ODbL-1.0)"),
         (name = "currencies", description = "ISO 4217 currencies"),
         (name = "timezones", description = "IANA zones (tzdata compiled into the binary; its version is in every answer): the zone list, current local time per zone and per country with the previous and next offset transitions, and conversions across DST gaps and overlaps"),
         (name = "places", description = "Local time by place name or coordinates. Place data © GeoNames (geonames.org), CC BY 4.0. Zone boundaries: timezone-boundary-builder (OpenStreetMap data, ODbL) via tzf-rs"),

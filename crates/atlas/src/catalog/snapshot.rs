@@ -213,7 +213,7 @@ mod tests {
             name: name.into(),
             official_name: None,
             currencies: currencies.iter().map(|c| c.to_string()).collect(),
-            timezones: vec![],
+            ..Country::default()
         }
     }
 

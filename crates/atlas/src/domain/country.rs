@@ -5,10 +5,12 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::details::{flag_emoji, ByLanguage, Demonym, Language, LatLng, LocalName};
 use super::{Alpha2, Alpha3, CurrencyCode, FieldError, Name, NumericCode, Violations, ZoneName};
 
-/// A country (ISO 3166-1) with its currencies and IANA time zones.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+/// A country (ISO 3166-1) with its currencies, IANA time zones and descriptive
+/// data. Lists are empty and the other details null where nothing is known.
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq)]
 pub struct Country {
     /// ISO 3166-1 alpha-2 code.
     #[schema(example = "PT")]
@@ -31,6 +33,56 @@ pub struct Country {
     /// IANA time zones.
     #[schema(example = json!(["Atlantic/Azores", "Atlantic/Madeira", "Europe/Lisbon"]))]
     pub timezones: Vec<String>,
+    /// Capital cities.
+    #[schema(example = json!(["Lisbon"]))]
+    pub capitals: Vec<String>,
+    /// Region: Africa, Americas, Antarctic, Asia, Europe or Oceania.
+    #[schema(example = "Europe")]
+    pub region: Option<String>,
+    /// Subregion.
+    #[schema(example = "Southern Europe")]
+    pub subregion: Option<String>,
+    /// Languages, by ISO 639 code.
+    #[schema(example = json!([{"code": "por", "name": "Portuguese"}]))]
+    pub languages: Vec<Language>,
+    /// International calling codes.
+    #[schema(example = json!(["+351"]))]
+    pub calling_codes: Vec<String>,
+    /// Country-code top-level domains.
+    #[schema(example = json!([".pt"]))]
+    pub tlds: Vec<String>,
+    /// Approximate centre.
+    pub latlng: Option<LatLng>,
+    /// Area in square kilometres.
+    #[schema(example = 92090.0)]
+    pub area_km2: Option<f64>,
+    /// Whether the country has no coastline.
+    #[schema(example = false)]
+    pub landlocked: Option<bool>,
+    /// Alpha-3 codes of the countries it borders on land.
+    #[schema(example = json!(["ESP"]))]
+    pub borders: Vec<String>,
+    /// Whether it is a sovereign state (null: disputed or unknown).
+    #[schema(example = true)]
+    pub independent: Option<bool>,
+    /// Whether it is a member of the United Nations.
+    #[schema(example = true)]
+    pub un_member: Option<bool>,
+    /// Demonyms by language code.
+    #[schema(example = json!({"eng": {"f": "Portuguese", "m": "Portuguese"}}))]
+    pub demonyms: ByLanguage<Demonym>,
+    /// Names in the country's own languages, by language code.
+    #[schema(example = json!({"por": {"common": "Portugal", "official": "República Portuguesa"}}))]
+    pub native_names: ByLanguage<LocalName>,
+    /// Other spellings and names.
+    #[schema(example = json!(["PT", "Portuguesa"]))]
+    pub alt_spellings: Vec<String>,
+    /// Names in other languages, by language code.
+    #[schema(example = json!({"deu": {"common": "Portugal", "official": "Portugiesische Republik"}}))]
+    pub translations: ByLanguage<LocalName>,
+    /// The flag as an emoji, derived from `alpha2` (not stored).
+    #[schema(example = "🇵🇹")]
+    pub flag_emoji: String,
 }
 
 /// The body of `POST /countries` and `PUT /countries/{code}`.
@@ -112,14 +164,17 @@ impl CountryInput {
             .map(|z| z.as_str().to_string())
             .collect();
         v.done(|| {
+            let alpha2 = alpha2?.into_string();
             Some(Country {
-                alpha2: alpha2?.into_string(),
+                flag_emoji: flag_emoji(&alpha2),
+                alpha2,
                 alpha3: alpha3?.into_string(),
                 numeric: numeric?.into_string(),
                 name: name?.into_string(),
                 official_name: official_name?.map(Name::into_string),
                 currencies: currencies.into_iter().collect(),
                 timezones: timezones.into_iter().collect(),
+                ..Country::default()
             })
         })
     }

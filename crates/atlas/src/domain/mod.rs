@@ -8,11 +8,13 @@
 //! - [`paging`]: [`PageLimit`] and [`Cursor`]; [`geo`]: [`Latitude`], [`Longitude`].
 //! - [`errors`]: [`FieldError`] (where and what), [`Violations`] (collects them),
 //!   [`RowError`] (imports).
-//! - [`country`], [`currency`], [`import`]: the resources and their input bodies.
+//! - [`country`], [`currency`], [`import`]: the resources and their input bodies;
+//!   [`details`]: a country's descriptive data and flag emoji.
 
 pub mod codes;
 pub mod country;
 pub mod currency;
+pub mod details;
 pub mod errors;
 pub mod etag;
 pub mod geo;

@@ -2,9 +2,8 @@
 //! read, for the in-memory snapshot; and the PostgreSQL channel that tells other
 //! replicas it changed.
 
-use std::collections::HashMap;
-
-use super::{Backend, Db, DbError};
+use super::countries::{self, CountryRow};
+use super::{Backend, Db, DbError, Versioned};
 use crate::domain::country::Country;
 use crate::domain::currency::Currency;
 
@@ -22,15 +21,6 @@ pub struct Everything {
 }
 
 #[derive(sqlx::FromRow)]
-struct CountryRow {
-    alpha2: String,
-    alpha3: String,
-    numeric_code: String,
-    name: String,
-    official_name: Option<String>,
-}
-
-#[derive(sqlx::FromRow)]
 struct CurrencyRow {
     code: String,
     numeric_code: String,
@@ -38,21 +28,8 @@ struct CurrencyRow {
     minor_units: Option<i64>,
 }
 
-#[derive(sqlx::FromRow)]
-struct Link {
-    country: String,
-    value: String,
-}
-
-const COUNTRIES: &str = "SELECT alpha2, alpha3, numeric_code, name, official_name \
-     FROM countries ORDER BY alpha2";
 const CURRENCIES: &str = "SELECT code, numeric_code, name, \
      CAST(minor_units AS BIGINT) AS minor_units FROM currencies ORDER BY code";
-const CURRENCY_LINKS: &str = "SELECT country, currency AS value FROM country_currencies \
-     ORDER BY country, currency";
-const ZONE_LINKS: &str =
-    "SELECT country, zone AS value FROM country_timezones ORDER BY country, zone";
-
 /// Read the catalog in one transaction (one consistent view on PostgreSQL).
 ///
 /// # Errors
@@ -60,23 +37,13 @@ const ZONE_LINKS: &str =
 pub async fn load(db: &Db) -> Result<Everything, DbError> {
     db.run("catalog.load", async {
         let mut tx = db.pool().begin().await?;
-        let countries: Vec<CountryRow> = sqlx::query_as(COUNTRIES).fetch_all(&mut *tx).await?;
+        let countries: Vec<CountryRow> = sqlx::query_as(countries::ALL).fetch_all(&mut *tx).await?;
         let currencies: Vec<CurrencyRow> = sqlx::query_as(CURRENCIES).fetch_all(&mut *tx).await?;
-        let mut money = grouped(sqlx::query_as(CURRENCY_LINKS).fetch_all(&mut *tx).await?);
-        let mut zones = grouped(sqlx::query_as(ZONE_LINKS).fetch_all(&mut *tx).await?);
         tx.commit().await?;
         let countries = countries
             .into_iter()
-            .map(|r| Country {
-                currencies: money.remove(&r.alpha2).unwrap_or_default(),
-                timezones: zones.remove(&r.alpha2).unwrap_or_default(),
-                alpha2: r.alpha2,
-                alpha3: r.alpha3,
-                numeric: r.numeric_code,
-                name: r.name,
-                official_name: r.official_name,
-            })
-            .collect();
+            .map(|r| Versioned::try_from(r).map(|c| c.value))
+            .collect::<Result<_, _>>()?;
         let currencies = currencies
             .into_iter()
             .map(|r| Currency {
@@ -93,14 +60,6 @@ pub async fn load(db: &Db) -> Result<Everything, DbError> {
         })
     })
     .await
-}
-
-fn grouped(links: Vec<Link>) -> HashMap<String, Vec<String>> {
-    let mut by_country: HashMap<String, Vec<String>> = HashMap::new();
-    for l in links {
-        by_country.entry(l.country).or_default().push(l.value);
-    }
-    by_country
 }
 
 /// Tell other replicas the catalog changed (PostgreSQL only; a no-op on SQLite,

@@ -1,10 +1,13 @@
 //! Countries and their links to currencies and zones.
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::{write, Db, DbError, Page, Versioned, WriteError};
 use crate::domain::country::Country;
+use crate::domain::details::{flag_emoji, LatLng};
 use crate::domain::{CountryRef, CurrencyCode, Cursor, FieldError, PageLimit, SearchTerm};
 
 /// Filters for `GET /countries`.
@@ -21,9 +24,12 @@ pub struct CountryFilter {
 }
 
 /// A row of `countries` with its links, each list aggregated into one
-/// comma-separated column (`country_columns!`).
+/// comma-separated column (`country_columns!`), and its details: scalars, the
+/// booleans as 0/1 (SQLite's `BOOLEAN` is not a type the `Any` driver decodes),
+/// lists and maps as JSON text. The one mapping from a country row to
+/// [`Country`]: every read, the snapshot's included, goes through it.
 #[derive(Debug, sqlx::FromRow)]
-struct CountryRow {
+pub(super) struct CountryRow {
     alpha2: String,
     alpha3: String,
     numeric_code: String,
@@ -32,23 +38,85 @@ struct CountryRow {
     version: i64,
     currencies: Option<String>,
     timezones: Option<String>,
+    region: Option<String>,
+    subregion: Option<String>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    area_km2: Option<f64>,
+    landlocked: Option<i64>,
+    independent: Option<i64>,
+    un_member: Option<i64>,
+    capitals: Option<String>,
+    languages: Option<String>,
+    calling_codes: Option<String>,
+    tlds: Option<String>,
+    borders: Option<String>,
+    demonyms: Option<String>,
+    native_names: Option<String>,
+    alt_spellings: Option<String>,
+    translations: Option<String>,
 }
 
-impl From<CountryRow> for Versioned<Country> {
-    fn from(r: CountryRow) -> Self {
-        Versioned {
-            value: Country {
-                currencies: split_links(r.currencies),
-                timezones: split_links(r.timezones),
-                alpha2: r.alpha2,
-                alpha3: r.alpha3,
-                numeric: r.numeric_code,
-                name: r.name,
-                official_name: r.official_name,
-            },
+impl TryFrom<CountryRow> for Versioned<Country> {
+    type Error = sqlx::Error;
+
+    fn try_from(r: CountryRow) -> Result<Self, sqlx::Error> {
+        let latlng = match (r.latitude, r.longitude) {
+            (Some(lat), Some(lng)) => Some(LatLng { lat, lng }),
+            _ => None,
+        };
+        let value = Country {
+            flag_emoji: flag_emoji(&r.alpha2),
+            currencies: split_links(r.currencies),
+            timezones: split_links(r.timezones),
+            capitals: json_column("capitals", r.capitals)?,
+            region: r.region,
+            subregion: r.subregion,
+            languages: json_column("languages", r.languages)?,
+            calling_codes: json_column("calling_codes", r.calling_codes)?,
+            tlds: json_column("tlds", r.tlds)?,
+            latlng,
+            area_km2: r.area_km2,
+            landlocked: r.landlocked.map(|b| b != 0),
+            borders: json_column("borders", r.borders)?,
+            independent: r.independent.map(|b| b != 0),
+            un_member: r.un_member.map(|b| b != 0),
+            demonyms: json_column("demonyms", r.demonyms)?,
+            native_names: json_column("native_names", r.native_names)?,
+            alt_spellings: json_column("alt_spellings", r.alt_spellings)?,
+            translations: json_column("translations", r.translations)?,
+            alpha2: r.alpha2,
+            alpha3: r.alpha3,
+            numeric: r.numeric_code,
+            name: r.name,
+            official_name: r.official_name,
+        };
+        Ok(Versioned {
+            value,
             version: r.version,
-        }
+        })
     }
+}
+
+/// A JSON text column: NULL (a row written before the column existed, or by an
+/// older release) is the empty value.
+fn json_column<T: DeserializeOwned + Default>(
+    column: &str,
+    text: Option<String>,
+) -> Result<T, sqlx::Error> {
+    match text {
+        None => Ok(T::default()),
+        Some(t) => serde_json::from_str(&t).map_err(|e| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: Box::new(e),
+        }),
+    }
+}
+
+/// A list or map as its JSON column stores it.
+fn json_text<T: Serialize>(value: &T) -> String {
+    // Invariant: these are strings, numbers and maps with string keys.
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// A link list as `country_columns!` aggregates it: NULL when there are none.
@@ -69,7 +137,19 @@ fn optional_country(row: &AnyRow) -> Result<Option<Versioned<Country>>, sqlx::Er
     if alpha2.is_none() {
         return Ok(None);
     }
-    Ok(Some(CountryRow::from_row(row)?.into()))
+    CountryRow::from_row(row)?.try_into().map(Some)
+}
+
+/// The detail columns of a `countries` row named `c`, as [`CountryRow`] reads them.
+macro_rules! detail_columns {
+    () => {
+        "c.region, c.subregion, c.latitude, c.longitude, c.area_km2, \
+         CASE WHEN c.landlocked THEN 1 WHEN NOT c.landlocked THEN 0 END AS landlocked, \
+         CASE WHEN c.independent THEN 1 WHEN NOT c.independent THEN 0 END AS independent, \
+         CASE WHEN c.un_member THEN 1 WHEN NOT c.un_member THEN 0 END AS un_member, \
+         c.capitals, c.languages, c.calling_codes, c.tlds, c.borders, c.demonyms, \
+         c.native_names, c.alt_spellings, c.translations "
+    };
 }
 
 /// The columns of [`CountryRow`] for a `countries` row named `c`, its currencies
@@ -78,13 +158,23 @@ fn optional_country(row: &AnyRow) -> Result<Option<Versioned<Country>>, sqlx::Er
 /// one statement per read, one static text for both backends.
 macro_rules! country_columns {
     () => {
-        "c.alpha2, c.alpha3, c.numeric_code, c.name, c.official_name, c.version, \
-         (SELECT string_agg(currency, ',' ORDER BY currency) FROM country_currencies \
-          WHERE country = c.alpha2) AS currencies, \
-         (SELECT string_agg(zone, ',' ORDER BY zone) FROM country_timezones \
-          WHERE country = c.alpha2) AS timezones "
+        concat!(
+            "c.alpha2, c.alpha3, c.numeric_code, c.name, c.official_name, c.version, \
+             (SELECT string_agg(currency, ',' ORDER BY currency) FROM country_currencies \
+              WHERE country = c.alpha2) AS currencies, \
+             (SELECT string_agg(zone, ',' ORDER BY zone) FROM country_timezones \
+              WHERE country = c.alpha2) AS timezones, ",
+            detail_columns!()
+        )
     };
 }
+
+/// Every country, in alpha-2 order (the snapshot's read).
+pub(super) const ALL: &str = concat!(
+    "SELECT ",
+    country_columns!(),
+    "FROM countries c ORDER BY c.alpha2"
+);
 
 /// `$1`: a currency code or NULL; `$2`: a `LIKE` pattern or NULL.
 macro_rules! filter {
@@ -107,8 +197,9 @@ pub const LIST: &str = concat!(
     "), page AS (SELECT alpha2 FROM matching WHERE ($3 IS NULL OR alpha2 > $3) \
      ORDER BY alpha2 LIMIT $4) \
      SELECT t.total, c.alpha2, c.alpha3, c.numeric_code, c.name, c.official_name, c.version, \
-     cu.currencies, tz.timezones \
-     FROM (SELECT COUNT(*) AS total FROM matching) t \
+     cu.currencies, tz.timezones, ",
+    detail_columns!(),
+    "FROM (SELECT COUNT(*) AS total FROM matching) t \
      LEFT JOIN page p ON true LEFT JOIN countries c ON c.alpha2 = p.alpha2 \
      LEFT JOIN (SELECT country, string_agg(currency, ',' ORDER BY currency) AS currencies \
        FROM country_currencies WHERE country IN (SELECT alpha2 FROM page) GROUP BY country) cu \
@@ -187,7 +278,7 @@ where
         CountryRef::Alpha3(c) => sqlx::query_as(BY_ALPHA3).bind(c.as_str()),
     };
     let row: Option<CountryRow> = query.fetch_optional(exec).await?;
-    Ok(row.map(Versioned::from))
+    row.map(Versioned::try_from).transpose()
 }
 
 /// `GET /countries/{code}`: one statement.
@@ -330,6 +421,87 @@ async fn check_writable(
     }
 }
 
+/// The stored columns of a country, in the order [`bind_country`] binds them.
+macro_rules! stored_columns {
+    () => {
+        "alpha2, alpha3, numeric_code, name, official_name, region, subregion, latitude, \
+         longitude, area_km2, landlocked, independent, un_member, capitals, languages, \
+         calling_codes, tlds, borders, demonyms, native_names, alt_spellings, translations"
+    };
+}
+
+/// Placeholders for [`stored_columns!`].
+macro_rules! stored_values {
+    () => {
+        "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19, $20, $21, $22"
+    };
+}
+
+const INSERT: &str = concat!(
+    "INSERT INTO countries (",
+    stored_columns!(),
+    ") VALUES (",
+    stored_values!(),
+    ")"
+);
+
+/// Every stored column but `alpha2` (the key) set from `excluded`.
+const UPSERT: &str = concat!(
+    "INSERT INTO countries (",
+    stored_columns!(),
+    ") VALUES (",
+    stored_values!(),
+    ") ON CONFLICT (alpha2) DO UPDATE SET alpha3 = excluded.alpha3, \
+     numeric_code = excluded.numeric_code, name = excluded.name, \
+     official_name = excluded.official_name, region = excluded.region, \
+     subregion = excluded.subregion, latitude = excluded.latitude, \
+     longitude = excluded.longitude, area_km2 = excluded.area_km2, \
+     landlocked = excluded.landlocked, independent = excluded.independent, \
+     un_member = excluded.un_member, capitals = excluded.capitals, \
+     languages = excluded.languages, calling_codes = excluded.calling_codes, \
+     tlds = excluded.tlds, borders = excluded.borders, demonyms = excluded.demonyms, \
+     native_names = excluded.native_names, alt_spellings = excluded.alt_spellings, \
+     translations = excluded.translations, version = countries.version + 1"
+);
+
+/// `$1` is the key, `$23` the version checked.
+const UPDATE: &str = "UPDATE countries SET alpha3 = $2, numeric_code = $3, name = $4, \
+     official_name = $5, region = $6, subregion = $7, latitude = $8, longitude = $9, \
+     area_km2 = $10, landlocked = $11, independent = $12, un_member = $13, capitals = $14, \
+     languages = $15, calling_codes = $16, tlds = $17, borders = $18, demonyms = $19, \
+     native_names = $20, alt_spellings = $21, translations = $22, version = version + 1 \
+     WHERE alpha2 = $1 AND version = $23";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+/// Bind `$1`..`$22`: the columns of [`stored_columns!`], lists and maps as JSON.
+fn bind_country<'q>(q: AnyQuery<'q>, c: &'q Country) -> AnyQuery<'q> {
+    let (lat, lng) = c.latlng.map(|p| (p.lat, p.lng)).unzip();
+    q.bind(c.alpha2.as_str())
+        .bind(c.alpha3.as_str())
+        .bind(c.numeric.as_str())
+        .bind(c.name.as_str())
+        .bind(c.official_name.as_deref())
+        .bind(c.region.as_deref())
+        .bind(c.subregion.as_deref())
+        .bind(lat)
+        .bind(lng)
+        .bind(c.area_km2)
+        .bind(c.landlocked)
+        .bind(c.independent)
+        .bind(c.un_member)
+        .bind(json_text(&c.capitals))
+        .bind(json_text(&c.languages))
+        .bind(json_text(&c.calling_codes))
+        .bind(json_text(&c.tlds))
+        .bind(json_text(&c.borders))
+        .bind(json_text(&c.demonyms))
+        .bind(json_text(&c.native_names))
+        .bind(json_text(&c.alt_spellings))
+        .bind(json_text(&c.translations))
+}
+
 /// `POST /countries`.
 ///
 /// # Errors
@@ -338,17 +510,9 @@ pub async fn create(db: &Db, c: Country) -> Result<Versioned<Country>, WriteErro
     write(db, "countries.create", move |tx| {
         Box::pin(async move {
             check_writable(tx, &c, None).await?;
-            sqlx::query(
-                "INSERT INTO countries (alpha2, alpha3, numeric_code, name, official_name) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(c.alpha2.as_str())
-            .bind(c.alpha3.as_str())
-            .bind(c.numeric.as_str())
-            .bind(c.name.as_str())
-            .bind(c.official_name.as_deref())
-            .execute(&mut **tx)
-            .await?;
+            bind_country(sqlx::query(INSERT), &c)
+                .execute(&mut **tx)
+                .await?;
             // The row is new, so it has no links to delete: they reference it
             // with a foreign key (enforced on SQLite too, `PRAGMA foreign_keys`),
             // and deleting a country deletes its links.
@@ -364,20 +528,9 @@ pub async fn create(db: &Db, c: Country) -> Result<Versioned<Country>, WriteErro
 
 /// Insert `c` or replace the row with its alpha-2 code (bulk imports).
 pub(super) async fn upsert(tx: &mut Transaction<'_, Any>, c: &Country) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO countries (alpha2, alpha3, numeric_code, name, official_name) \
-         VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (alpha2) DO UPDATE SET alpha3 = excluded.alpha3, \
-         numeric_code = excluded.numeric_code, name = excluded.name, \
-         official_name = excluded.official_name, version = countries.version + 1",
-    )
-    .bind(c.alpha2.as_str())
-    .bind(c.alpha3.as_str())
-    .bind(c.numeric.as_str())
-    .bind(c.name.as_str())
-    .bind(c.official_name.as_deref())
-    .execute(&mut **tx)
-    .await?;
+    bind_country(sqlx::query(UPSERT), c)
+        .execute(&mut **tx)
+        .await?;
     write_links(tx, c).await
 }
 
@@ -406,18 +559,10 @@ pub async fn replace(
                 )]));
             }
             check_writable(tx, &c, Some(&current.value.alpha2)).await?;
-            let updated = sqlx::query(
-                "UPDATE countries SET alpha3 = $1, numeric_code = $2, name = $3, \
-                 official_name = $4, version = version + 1 WHERE alpha2 = $5 AND version = $6",
-            )
-            .bind(c.alpha3.as_str())
-            .bind(c.numeric.as_str())
-            .bind(c.name.as_str())
-            .bind(c.official_name.as_deref())
-            .bind(c.alpha2.as_str())
-            .bind(current.version)
-            .execute(&mut **tx)
-            .await?;
+            let updated = bind_country(sqlx::query(UPDATE), &c)
+                .bind(current.version)
+                .execute(&mut **tx)
+                .await?;
             if updated.rows_affected() != 1 {
                 return Err(WriteError::Stale);
             }

@@ -15,6 +15,7 @@ mod catalog;
 mod countries;
 mod currencies;
 mod db_connect;
+mod details;
 mod flags;
 mod health;
 mod imports;

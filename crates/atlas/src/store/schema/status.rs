@@ -141,7 +141,12 @@ mod tests {
         }
     }
 
-    /// Versions 1..=n applied, with `kinds` recorded for those past 4.
+    /// The binary's own schema version (its newest embedded migration).
+    fn own() -> i64 {
+        super::super::migration_count() as i64
+    }
+
+    /// Versions 1..=n applied, with `kinds` recorded for those past the binary's.
     fn status(n: i64, kinds: &[(i64, Kind)]) -> SchemaStatus {
         let applied: Vec<_> = (1..=n).map(|v| (v, true)).collect();
         let kinds = kinds.iter().copied().collect();
@@ -151,34 +156,37 @@ mod tests {
     #[test]
     fn the_window_rule_case_by_case() {
         use Kind::{Contract, Expand};
+        let b = own();
+        let behind = format!("behind this binary ({b}); run `atlas migrate up`");
+        let second = format!("migration {}", b + 2);
         let cases: &[(&str, SchemaStatus, Result<(), &str>)] = &[
-            ("exactly the binary's schema", status(4, &[]), Ok(())),
-            ("one expand newer", status(5, &[(5, Expand)]), Ok(())),
+            ("exactly the binary's schema", status(b, &[]), Ok(())),
+            (
+                "one expand newer",
+                status(b + 1, &[(b + 1, Expand)]),
+                Ok(()),
+            ),
             (
                 "two expands newer",
-                status(6, &[(5, Expand), (6, Expand)]),
+                status(b + 2, &[(b + 1, Expand), (b + 2, Expand)]),
                 Ok(()),
             ),
             (
                 "a contract newer",
-                status(5, &[(5, Contract)]),
+                status(b + 1, &[(b + 1, Contract)]),
                 Err("is a contract migration"),
             ),
             (
                 "expand then contract",
-                status(6, &[(5, Expand), (6, Contract)]),
-                Err("migration 6"),
+                status(b + 2, &[(b + 1, Expand), (b + 2, Contract)]),
+                Err(&second),
             ),
             (
                 "newer, kind unrecorded",
-                status(5, &[]),
+                status(b + 1, &[]),
                 Err("has no recorded kind"),
             ),
-            (
-                "behind",
-                status(3, &[]),
-                Err("behind this binary (4); run `atlas migrate up`"),
-            ),
+            ("behind", status(b - 1, &[]), Err(&behind)),
             (
                 "empty",
                 status(0, &[]),
@@ -196,22 +204,25 @@ mod tests {
 
     #[test]
     fn a_failed_migration_is_reported_before_anything_else() {
-        let applied = [(1, true), (2, true), (3, true), (4, true), (5, false)];
+        let b = own();
+        let mut applied: Vec<_> = (1..b).map(|v| (v, true)).collect();
+        applied.push((b, false));
         let s = SchemaStatus::assess(&Catalog::embedded(), &applied, &BTreeMap::new());
         assert!(s
             .verdict()
             .unwrap_err()
-            .contains("migration 5 failed part-way"));
+            .contains(&format!("migration {b} failed part-way")));
     }
 
     #[test]
     fn the_next_release_sees_its_own_migration_as_pending_then_current() {
-        let catalog = Catalog::embedded().with(next(5, Kind::Contract));
-        let four: Vec<_> = (1..=4).map(|v| (v, true)).collect();
-        let s = SchemaStatus::assess(&catalog, &four, &BTreeMap::new());
-        assert_eq!((s.pending, s.expected), (Some(5), Some(5)));
-        let five: Vec<_> = (1..=5).map(|v| (v, true)).collect();
-        let s = SchemaStatus::assess(&catalog, &five, &BTreeMap::new());
+        let b = own();
+        let catalog = Catalog::embedded().with(next(b + 1, Kind::Contract));
+        let current: Vec<_> = (1..=b).map(|v| (v, true)).collect();
+        let s = SchemaStatus::assess(&catalog, &current, &BTreeMap::new());
+        assert_eq!((s.pending, s.expected), (Some(b + 1), Some(b + 1)));
+        let next_applied: Vec<_> = (1..=b + 1).map(|v| (v, true)).collect();
+        let s = SchemaStatus::assess(&catalog, &next_applied, &BTreeMap::new());
         assert_eq!(s.verdict(), Ok(()));
         assert!(!s.is_newer_and_compatible());
     }
