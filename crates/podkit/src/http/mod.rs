@@ -35,11 +35,13 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
+pub mod cache_control;
 pub mod limit;
 pub mod observe;
 pub mod problem;
 pub mod request_id;
 
+pub use cache_control::CacheControl;
 pub use observe::{Observe, UNMATCHED_ROUTE};
 pub use problem::{Cause, Problem, PROBLEM_JSON};
 pub use request_id::{valid_request_id, MAX_REQUEST_ID_LEN, REQUEST_ID};
