@@ -11,6 +11,7 @@ mod prometheus;
 mod serving;
 #[macro_use]
 mod db;
+mod caching;
 mod catalog;
 mod countries;
 mod currencies;
