@@ -21,6 +21,7 @@ mod health;
 mod imports;
 mod migrations;
 mod places;
+mod ratelimit;
 mod schema_window;
 mod store_answers;
 mod timezones;
