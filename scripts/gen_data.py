@@ -432,8 +432,9 @@ def minify_svg(data: bytes) -> tuple[bytes, bool]:
     return small.encode("utf-8"), True
 
 
-def build_flags(flag_dir: Path, out_dir: Path, countries) -> tuple[int, list[str], int]:
-    src_dir = flag_dir / "flags" / "4x3"
+def build_flags(flag_dir: Path, out_dir: Path, countries, ratio: str) -> tuple[int, list[str], int]:
+    """Copy flag-icons' `flags/<ratio>/<alpha2>.svg` of every country into `out_dir`."""
+    src_dir = flag_dir / "flags" / ratio
     check(src_dir.is_dir(), f"{src_dir} missing (npm install flag-icons)")
     out_dir.mkdir(parents=True, exist_ok=True)
     wanted = {c["alpha2"].lower() + ".svg" for c in countries}
@@ -674,7 +675,11 @@ def main() -> None:
     places, pstats = build_places(valid_zones)
 
     # ---- flags
-    n_flags, missing_flags, flags_as_is = build_flags(args.flag_icons_dir, data_dir / "flags", countries)
+    # 4:3 in flags/ itself (where they always were), 1:1 in flags/1x1/.
+    n_flags, missing_flags, flags_as_is = build_flags(args.flag_icons_dir, data_dir / "flags", countries, "4x3")
+    n_square, missing_square, square_as_is = build_flags(
+        args.flag_icons_dir, data_dir / "flags" / "1x1", countries, "1x1")
+    check(missing_square == missing_flags, f"4x3 and 1x1 flags differ: {missing_flags} / {missing_square}")
 
     # ---- sanity checks
     no_zone = sorted(c["alpha2"] for c in countries if not c["timezones"])
@@ -800,11 +805,12 @@ def main() -> None:
         "country_timezones": len(tz_pairs),
         "places": len(places),
         "flags": n_flags,
+        "flags (1x1)": n_square,
         "countries with details": len(details),
         "subdivisions": len(subdivisions),
     }
     readme = render_readme(versions, counts, pstats, no_zone, no_cur, missing_flags, babel_diffs,
-                           babel_fallback, secondary, deb_notes, places_not_iso, flags_as_is, places,
+                           babel_fallback, secondary, deb_notes, places_not_iso, (flags_as_is, square_as_is), places,
                            detail_notes)
     write_text(data_dir / "README.md", readme)
 
@@ -834,6 +840,7 @@ The output is deterministic: the same input versions give byte-identical files.
 | `currencies.json` | ISO 4217 currencies sorted by `code`: `code`, `numeric` (3-digit string), `name`, `minor_units` (int, null where ISO says N.A.) |
 | `places.tsv` | GeoNames cities, tab-separated, UTF-8, header row, sorted by `id`; no quoting (fields never contain tab/newline) |
 | `flags/<alpha2>.svg` | 4x3 flags, lowercase alpha-2 file names |
+| `flags/1x1/<alpha2>.svg` | 1x1 (square) flags of the same countries, same names |
 | `subdivisions.json` | ISO 3166-2 subdivisions sorted by `code`: `code`, `country` (alpha-2), `name`, `type`, `parent` (full code or null) |
 | `../migrations/0002_seed_iso.{{up,down}}.sql` | inserts currencies, countries, country_currencies, country_timezones / deletes them by key |
 | `../migrations/0003_places.{{up,down}}.sql` | creates and fills `places` / drops it |
@@ -858,6 +865,7 @@ One set of migrations serves SQLite and PostgreSQL (plain multi-row INSERTs of a
 | country_timezones | {counts['country_timezones']} |
 | places | {counts['places']} |
 | flags | {counts['flags']} |
+| flags (1x1) | {counts['flags (1x1)']} |
 | countries with details | {counts['countries with details']} |
 | subdivisions | {counts['subdivisions']} |
 
@@ -930,10 +938,11 @@ Generated with Unicode {v['unicode']} tables (Python's `unicodedata`).
   when more than {MAX_ALTERNATES} remain ({pstats['alternates_truncated']} places), names written with a capital
   letter are kept first, then all-lowercase machine transliterations, then 2-4 character
   all-capital codes (mostly IATA), each group in folded-form order; the kept ones are sorted.
-- **Flags** — npm `flag-icons` {v['flag-icons']}, `flags/4x3/*.svg`. License: MIT,
+- **Flags** — npm `flag-icons` {v['flag-icons']}, `flags/4x3/*.svg` (into `flags/`) and
+  `flags/1x1/*.svg` (into `flags/1x1/`). License: MIT,
   Copyright (c) 2013 Panayiotis Lipiridis. Whitespace between tags removed only where the
   file has no text/style/script/comment content and the parsed XML is unchanged
-  ({flags_as_is} copied byte for byte). Countries without a flag file:
+  ({flags_as_is[0]} 4x3 and {flags_as_is[1]} 1x1 files copied byte for byte). Countries without a flag file:
 {bullet(missing_flags)}
 - **Country details** — npm `world-countries` {v['world-countries']} (`countries.json`,
   fetched with `npm pack`), by Mohammed Le Doze and contributors,

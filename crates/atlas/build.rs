@@ -220,10 +220,18 @@ fn env_or(var: &str, fallback: impl FnOnce() -> Option<String>) -> String {
         .unwrap_or_else(|| "unset".into())
 }
 
-/// Embed every flag SVG under data/flags, gzip-compressed, as a sorted table.
+/// Embed the flag SVGs, gzip-compressed, as sorted tables: the 4:3 ones of
+/// data/flags as `FLAGS_GZ`, the 1:1 ones of data/flags/1x1 as `FLAGS_1X1_GZ`.
 fn embed_flags() {
-    let dir = std::path::Path::new("data/flags");
     println!("cargo:rerun-if-changed=data/flags");
+    let mut code = embed_flag_dir("data/flags", "FLAGS_GZ", "4:3");
+    code.push_str(&embed_flag_dir("data/flags/1x1", "FLAGS_1X1_GZ", "1:1"));
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("flags.rs"), code).expect("write flags.rs");
+}
+
+/// The code of one flag table: every `*.svg` directly in `dir`.
+fn embed_flag_dir(dir: &str, name: &str, ratio: &str) -> String {
     let mut entries: Vec<(String, std::path::PathBuf)> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(Result::ok)
@@ -240,12 +248,13 @@ fn embed_flags() {
         .unwrap_or_default();
     entries.sort();
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    std::fs::create_dir_all(out.join("flags")).expect("create OUT_DIR/flags");
-    let mut code = String::from(
-        "/// Flag SVGs by alpha-2 code, gzip-compressed, sorted.\npub static FLAGS_GZ: &[(&str, &[u8])] = &[\n",
+    let gz_dir = out.join(name.to_ascii_lowercase());
+    std::fs::create_dir_all(&gz_dir).expect("create a flag directory in OUT_DIR");
+    let mut code = format!(
+        "/// {ratio} flag SVGs by alpha-2 code, gzip-compressed, sorted.\npub static {name}: &[(&str, &[u8])] = &[\n",
     );
     for (c, p) in &entries {
-        let gz_path = out.join("flags").join(format!("{c}.svg.gz"));
+        let gz_path = gz_dir.join(format!("{c}.svg.gz"));
         std::fs::write(&gz_path, gzip(&std::fs::read(p).expect("read a flag")))
             .expect("write a compressed flag");
         code.push_str(&format!(
@@ -254,7 +263,7 @@ fn embed_flags() {
         ));
     }
     code.push_str("];\n");
-    std::fs::write(out.join("flags.rs"), code).expect("write flags.rs");
+    code
 }
 
 /// Deterministic gzip (no file name or time in the header).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use podkit::cli::CommonArgs;
 use podkit::client::ClientConfig;
 use podkit::config::duration;
+use podkit::http::CacheControl;
 use podkit::workers::WorkerPoolConfig;
 use podkit::Loader;
 use serde::{Deserialize, Serialize};
@@ -123,8 +124,9 @@ pub struct ApiConfig {
     pub flag_cache_size: usize,
     /// Largest page size for list endpoints. `max_page_size: 250`
     pub max_page_size: u32,
-    /// PNG flags rendered at once (each holds a width × ¾ width × 4 bytes pixmap,
-    /// 3 MiB at 1024 px). Default: the CPU count. `flag_render_concurrency: 2`
+    /// PNG flags rendered at once (each holds a width × height × 4 bytes pixmap,
+    /// 3 MiB at 1024 px in 4:3, 4 MiB in 1:1). Default: the CPU count.
+    /// `flag_render_concurrency: 2`
     pub flag_render_concurrency: NonZeroUsize,
     /// How long a PNG request waits for a render slot; then 503 + `Retry-After`.
     /// `flag_render_wait: 1s`
@@ -142,6 +144,48 @@ pub struct ApiConfig {
         deserialize_with = "positive_duration"
     )]
     pub cache_refresh: Duration,
+    /// `Cache-Control` of each group's 200 and 304 answers (entities and lists).
+    pub cache_control: CacheControlConfig,
+}
+
+/// `api.cache_control:` — the `Cache-Control` sent by each endpoint group, checked
+/// at load (`ATLAS_API__CACHE_CONTROL__COUNTRIES="public, max-age=300"`). Every
+/// answer also carries an `ETag`, so `no-cache` costs a round trip answered by an
+/// empty 304.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheControlConfig {
+    /// Countries: writable (API writes, imports), and replicas converge within a
+    /// second, so by default caches revalidate every time. `countries: no-cache`
+    pub countries: CacheControl,
+    /// Currencies, and the countries using one: writable too. `currencies: no-cache`
+    pub currencies: CacheControl,
+    /// Zone and country times: answers hold the current time. `timezones: no-cache`
+    pub timezones: CacheControl,
+    /// Place search and place times (which hold the current time). `places: no-cache`
+    pub places: CacheControl,
+    /// Flags. Artwork changes only with a release, but the URL does not name the
+    /// release, so the default is a week plus a day of stale-while-revalidate
+    /// rather than `immutable`: after an upgrade, caches pick up new artwork
+    /// within that, and at once when they revalidate (the `ETag` is the hash of
+    /// the SVG). A deployment that puts the release in its URLs (a CDN path, say)
+    /// can set `public, max-age=31536000, immutable`.
+    /// `flags: "public, max-age=604800, stale-while-revalidate=86400"`
+    pub flags: CacheControl,
+}
+
+impl Default for CacheControlConfig {
+    fn default() -> Self {
+        Self {
+            countries: CacheControl::from_static("no-cache"),
+            currencies: CacheControl::from_static("no-cache"),
+            timezones: CacheControl::from_static("no-cache"),
+            places: CacheControl::from_static("no-cache"),
+            flags: CacheControl::from_static(
+                "public, max-age=604800, stale-while-revalidate=86400",
+            ),
+        }
+    }
 }
 
 /// A duration above zero.
@@ -170,6 +214,7 @@ impl Default for ApiConfig {
             flag_render_wait: Duration::from_secs(1),
             cache: true,
             cache_refresh: Duration::from_secs(60),
+            cache_control: CacheControlConfig::default(),
         }
     }
 }

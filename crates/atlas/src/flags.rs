@@ -1,8 +1,9 @@
-//! Country flags: SVGs embedded at build time (npm `flag-icons`, MIT), rendered to
-//! PNG in-process with resvg on demand. Rendered PNGs are cached by (code, width) in
-//! a cache bounded by bytes, so a flood of random widths costs CPU, never unbounded
-//! memory. Renders run on a bounded pool (`api.flag_render_concurrency` at once,
-//! each holding a pixmap of up to 1024 × 768 × 4 bytes); a request that cannot get
+//! Country flags: SVGs embedded at build time (npm `flag-icons`, MIT) in two
+//! [`Ratio`]s, 4:3 and 1:1, rendered to PNG in-process with resvg on demand.
+//! Rendered PNGs are cached by (code, ratio, width) in a cache bounded by bytes, so
+//! a flood of random widths costs CPU, never unbounded memory. Renders run on a
+//! bounded pool (`api.flag_render_concurrency` at once, each holding a pixmap of up
+//! to 1024 × 1024 × 4 bytes); a request that cannot get
 //! a slot within `api.flag_render_wait` is refused ([`RenderError::Busy`], a 503
 //! with `Retry-After`) rather than queued without end.
 
@@ -19,35 +20,62 @@ include!(concat!(env!("OUT_DIR"), "/flags.rs"));
 /// Smallest and largest PNG width served.
 pub const WIDTHS: std::ops::RangeInclusive<u32> = 16..=1024;
 
+/// A flag's aspect ratio: flag-icons draws every flag in both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Ratio {
+    /// 4:3, the default.
+    #[default]
+    FourByThree,
+    /// 1:1 (square).
+    Square,
+}
+
+impl Ratio {
+    /// The embedded SVGs of this ratio, by alpha-2 code.
+    fn table(self) -> &'static [(&'static str, &'static [u8])] {
+        match self {
+            Ratio::FourByThree => FLAGS_GZ,
+            Ratio::Square => FLAGS_1X1_GZ,
+        }
+    }
+
+    /// Where `alpha2` sits in [`Self::table`].
+    fn index(self, alpha2: &str) -> Option<usize> {
+        self.table()
+            .binary_search_by(|(c, _)| (*c).cmp(alpha2))
+            .ok()
+    }
+}
+
 /// The gzip-compressed SVG for an alpha-2 code (embedded compressed: a third of the
 /// size in the binary, and sent as is to clients that accept gzip).
-pub fn svg_gz(alpha2: &str) -> Option<&'static [u8]> {
-    FLAGS_GZ
-        .binary_search_by(|(c, _)| (*c).cmp(alpha2))
-        .ok()
-        .map(|i| FLAGS_GZ[i].1)
+pub fn svg_gz(alpha2: &str, ratio: Ratio) -> Option<&'static [u8]> {
+    ratio.index(alpha2).map(|i| ratio.table()[i].1)
 }
 
 /// The ETag of a flag's rendition (`variant`: 0 for the SVG, else the PNG width):
-/// the hash of its SVG, taken once per flag, continued with the variant.
-pub fn etag(alpha2: &str, variant: u32) -> Option<String> {
+/// the hash of its SVG in that ratio, taken once per flag, continued with the
+/// variant. Artwork changed by a new release changes the tag, so caches that
+/// revalidate get the new flag (see `api.cache_control.flags`).
+pub fn etag(alpha2: &str, ratio: Ratio, variant: u32) -> Option<String> {
     use crate::domain::etag::{etag_of, fnv1a, FNV_OFFSET};
-    static STATES: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    let states = STATES.get_or_init(|| {
-        FLAGS_GZ
+    type States = std::sync::OnceLock<Vec<u64>>;
+    static STATES: [States; 2] = [States::new(), States::new()];
+    let states = STATES[ratio as usize].get_or_init(|| {
+        ratio
+            .table()
             .iter()
             .map(|(_, gz)| fnv1a(FNV_OFFSET, gz))
             .collect()
     });
-    let i = FLAGS_GZ.binary_search_by(|(c, _)| (*c).cmp(alpha2)).ok()?;
-    Some(etag_of(states[i], variant))
+    Some(etag_of(states[ratio.index(alpha2)?], variant))
 }
 
 /// The SVG for an alpha-2 code, inflated.
-pub fn svg(alpha2: &str) -> Option<Vec<u8>> {
+pub fn svg(alpha2: &str, ratio: Ratio) -> Option<Vec<u8>> {
     use std::io::Read;
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(svg_gz(alpha2)?)
+    flate2::read::GzDecoder::new(svg_gz(alpha2, ratio)?)
         .read_to_end(&mut out)
         .ok()?;
     Some(out)
@@ -65,10 +93,10 @@ impl Weighter<Key, Png> for Bytes {
 /// A rendered PNG: shared by the cache and every response that sends it.
 pub type Png = axum::body::Bytes;
 
-/// (alpha-2 code, width): no allocation to look one up.
-type Key = ([u8; 2], u32);
+/// (alpha-2 code, ratio, width): no allocation to look one up.
+type Key = ([u8; 2], Ratio, u32);
 
-/// Rendered PNGs by (alpha-2, width), weighed in bytes.
+/// Rendered PNGs by (alpha-2, ratio, width), weighed in bytes.
 type PngCache = Cache<Key, Png, Bytes>;
 
 /// Renders and caches PNGs.
@@ -113,17 +141,23 @@ impl FlagRenderer {
         }
     }
 
-    /// The PNG of `alpha2`'s flag at `width` pixels (height from the 4:3 SVG), from
-    /// the cache or rendered now (on a blocking thread: rendering is CPU work).
+    /// The PNG of `alpha2`'s flag at `width` pixels (height from the SVG of that
+    /// ratio: ¾ of the width, or all of it), from the cache or rendered now (on a
+    /// blocking thread: rendering is CPU work).
     ///
     /// # Errors
     /// See [`RenderError`].
-    pub async fn png(&self, alpha2: &str, width: u32) -> Result<(Png, bool), RenderError> {
+    pub async fn png(
+        &self,
+        alpha2: &str,
+        ratio: Ratio,
+        width: u32,
+    ) -> Result<(Png, bool), RenderError> {
         let code: [u8; 2] = alpha2
             .as_bytes()
             .try_into()
             .map_err(|_| RenderError::Parse(format!("no flag for {alpha2}")))?;
-        let key = (code, width);
+        let key = (code, ratio, width);
         if let Some(hit) = self.cache.get(&key) {
             return Ok((hit, true));
         }
@@ -143,7 +177,8 @@ impl FlagRenderer {
             let _permit = permit;
             span.in_scope(|| {
                 render(
-                    &svg(&code).ok_or_else(|| RenderError::Parse(format!("no flag for {code}")))?,
+                    &svg(&code, ratio)
+                        .ok_or_else(|| RenderError::Parse(format!("no flag for {code}")))?,
                     width,
                 )
             })
@@ -188,12 +223,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_seeded_flag_parses_and_renders() {
+    fn every_seeded_flag_parses_and_renders_in_both_ratios() {
         assert!(FLAGS_GZ.len() >= 245, "{}", FLAGS_GZ.len());
-        for (code, _) in FLAGS_GZ {
-            let png = render(&svg(code).unwrap(), 16).unwrap_or_else(|e| panic!("{code}: {e}"));
-            assert_eq!(&png[1..4], b"PNG", "{code}");
+        let codes = |t: &[(&str, &[u8])]| t.iter().map(|(c, _)| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            codes(FLAGS_GZ),
+            codes(FLAGS_1X1_GZ),
+            "the same flags in both"
+        );
+        for (ratio, height) in [(Ratio::FourByThree, 12), (Ratio::Square, 16)] {
+            for (code, _) in ratio.table() {
+                let png = render(&svg(code, ratio).unwrap(), 16)
+                    .unwrap_or_else(|e| panic!("{code} {ratio:?}: {e}"));
+                assert_eq!(&png[1..4], b"PNG", "{code}");
+                // IHDR: width then height, big-endian, from byte 16.
+                let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+                assert_eq!(h, height, "{code} {ratio:?}");
+            }
         }
+    }
+
+    #[test]
+    fn each_ratio_and_variant_has_its_own_etag() {
+        let tags = [
+            etag("PT", Ratio::FourByThree, 0),
+            etag("PT", Ratio::Square, 0),
+            etag("PT", Ratio::FourByThree, 64),
+            etag("PT", Ratio::Square, 64),
+            etag("ES", Ratio::Square, 64),
+        ];
+        let distinct: std::collections::HashSet<_> = tags.iter().flatten().collect();
+        assert_eq!(distinct.len(), tags.len(), "{tags:?}");
+        assert_eq!(etag("XX", Ratio::Square, 0), None);
     }
 
     #[test]
@@ -203,8 +264,9 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        for width in (16..=1024).step_by(37) {
-            rt.block_on(r.png("PT", width)).unwrap();
+        for (i, width) in (16..=1024).step_by(37).enumerate() {
+            let ratio = [Ratio::FourByThree, Ratio::Square][i % 2];
+            rt.block_on(r.png("PT", ratio, width)).unwrap();
             assert!(
                 r.cached_bytes() <= 200_000,
                 "{} after width {width}",
@@ -219,7 +281,7 @@ mod tests {
         // Hold the one slot, as a long render would.
         let held = r.slots.clone().acquire_owned().await.unwrap();
         let started = std::time::Instant::now();
-        let refused = r.png("PT", 1024).await;
+        let refused = r.png("PT", Ratio::Square, 1024).await;
         assert!(
             matches!(refused, Err(RenderError::Busy { slots: 1 })),
             "{refused:?}"
@@ -229,7 +291,10 @@ mod tests {
             "the wait is bounded"
         );
         drop(held);
-        assert!(r.png("PT", 64).await.is_ok(), "a free slot renders");
+        assert!(
+            r.png("PT", Ratio::FourByThree, 64).await.is_ok(),
+            "a free slot renders"
+        );
         assert_eq!(r.slots.available_permits(), 1, "the slot is given back");
     }
 }

@@ -260,18 +260,20 @@ pub fn router(state: AppState, build: podkit::BuildInfo) -> Router {
 
 fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
     use routes::{countries, currencies, flags, imports, places, time, timezones};
+    let cc = &cfg.cache_control;
     let mut v1 = OpenApiRouter::new();
     if cfg.countries {
-        v1 = v1
+        let group = OpenApiRouter::new()
             .routes(routes!(countries::list, countries::create))
             .routes(routes!(
                 countries::get,
                 countries::replace,
                 countries::delete
             ));
+        v1 = v1.merge(cached(group, &cc.countries));
     }
     if cfg.currencies {
-        v1 = v1
+        let group = OpenApiRouter::new()
             .routes(routes!(currencies::list, currencies::create))
             .routes(routes!(
                 currencies::get,
@@ -279,9 +281,13 @@ fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
                 currencies::delete
             ))
             .routes(routes!(currencies::countries));
+        v1 = v1.merge(cached(group, &cc.currencies));
     }
     if cfg.flags {
-        v1 = v1.routes(routes!(flags::flag));
+        v1 = v1.merge(cached(
+            OpenApiRouter::new().routes(routes!(flags::flag)),
+            &cc.flags,
+        ));
     }
     if cfg.imports {
         v1 = v1
@@ -289,10 +295,11 @@ fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
             .routes(routes!(imports::get));
     }
     if cfg.places {
-        v1 = v1
+        let group = OpenApiRouter::new()
             .routes(routes!(places::search))
             .routes(routes!(places::time_by_name))
             .routes(routes!(places::time_by_coordinates));
+        v1 = v1.merge(cached(group, &cc.places));
     }
     let mut doc = ApiDoc::openapi();
     if cfg.timezones {
@@ -300,11 +307,12 @@ fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
         // `routes!` macro cannot express; it is documented by hand. The list
         // (`/timezones`) and `/time/convert` are other paths: the wildcard needs
         // at least one segment after `/timezones/`, so neither is shadowed.
-        v1 = v1
+        let group = OpenApiRouter::new()
             .routes(routes!(timezones::list))
             .route("/timezones/{*zone}", get(timezones::zone))
             .routes(routes!(timezones::country))
             .routes(routes!(time::convert));
+        v1 = v1.merge(cached(group, &cc.timezones));
         let mut zones = ZoneDoc::openapi();
         zones.paths.paths = zones
             .paths
@@ -315,4 +323,16 @@ fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
         doc.merge(zones);
     }
     OpenApiRouter::with_openapi(doc).nest("/api/v1", v1)
+}
+
+/// `group` with `Cache-Control: value` on its 200 and 304 answers (a route layer:
+/// the 404 fallback is not the group's).
+fn cached(
+    group: OpenApiRouter<AppState>,
+    value: &podkit::http::CacheControl,
+) -> OpenApiRouter<AppState> {
+    group.route_layer(axum::middleware::map_response_with_state(
+        value.clone(),
+        podkit::http::cache_control::apply,
+    ))
 }

@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -62,7 +61,8 @@ pub(crate) fn parse_ref(code: &str) -> Result<CountryRef, ApiError> {
 #[utoipa::path(get, path = "/countries", tag = "countries", operation_id = "list_countries",
     params(CountryQuery),
     responses(
-        (status = 200, description = "A page of countries", body = Page<Country>),
+        (status = 200, description = "A page of countries", body = Page<Country>, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is out of range or badly formed (`limit=0`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
@@ -70,6 +70,7 @@ pub(crate) fn parse_ref(code: &str) -> Result<CountryRef, ApiError> {
 pub async fn list(
     State(s): State<AppState>,
     Checked(f): Checked<CountryFilter>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let pairs = [
         ("currency", f.currency.as_ref().map(CurrencyCode::as_str)),
@@ -78,10 +79,16 @@ pub async fn list(
     const AT: &str = "/api/v1/countries";
     if let Some(snap) = s.catalog.snapshot() {
         let page = snap.countries(&f);
-        return Ok(Json(Page::at(AT, &pairs, f.limit, page)).into_response());
+        return Ok(super::list_response(
+            &headers,
+            &Page::at(AT, &pairs, f.limit, page),
+        ));
     }
     let page = countries::list(&s.db, &f).await?;
-    Ok(Json(Page::at(AT, &pairs, f.limit, page)).into_response())
+    Ok(super::list_response(
+        &headers,
+        &Page::at(AT, &pairs, f.limit, page),
+    ))
 }
 
 /// One country by alpha-2 or alpha-3 code, any case. Supports `If-None-Match`.

@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -69,7 +68,8 @@ fn write_error(code: &str) -> impl Fn(WriteError) -> ApiError + '_ {
 #[utoipa::path(get, path = "/currencies", tag = "currencies", operation_id = "list_currencies",
     params(CurrencyQuery),
     responses(
-        (status = 200, description = "A page of currencies", body = Page<Currency>),
+        (status = 200, description = "A page of currencies", body = Page<Currency>, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is out of range or badly formed (`limit=0`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
@@ -77,15 +77,22 @@ fn write_error(code: &str) -> impl Fn(WriteError) -> ApiError + '_ {
 pub async fn list(
     State(s): State<AppState>,
     Checked(f): Checked<CurrencyFilter>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let pairs = [("q", f.q.as_ref().map(SearchTerm::as_str))];
     const AT: &str = "/api/v1/currencies";
     if let Some(snap) = s.catalog.snapshot() {
         let page = snap.currencies(&f);
-        return Ok(Json(Page::at(AT, &pairs, f.limit, page)).into_response());
+        return Ok(super::list_response(
+            &headers,
+            &Page::at(AT, &pairs, f.limit, page),
+        ));
     }
     let page = currencies::list(&s.db, &f).await?;
-    Ok(Json(Page::at(AT, &pairs, f.limit, page)).into_response())
+    Ok(super::list_response(
+        &headers,
+        &Page::at(AT, &pairs, f.limit, page),
+    ))
 }
 
 /// One currency by code, any case. Supports `If-None-Match`.
@@ -119,7 +126,8 @@ pub async fn get(
 #[utoipa::path(get, path = "/currencies/{code}/countries", tag = "currencies", operation_id = "list_currency_countries",
     params(("code" = String, Path, description = "ISO 4217 code, any case", example = "EUR", pattern = "^[A-Za-z]{3}$")),
     responses(
-        (status = 200, description = "Countries using it, by alpha-2", body = Vec<Country>),
+        (status = 200, description = "Countries using it, by alpha-2", body = Vec<Country>, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
         (status = 404, description = "No such currency", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "Not a currency code", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
@@ -127,17 +135,18 @@ pub async fn get(
 pub async fn countries(
     State(s): State<AppState>,
     Path(raw): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let k = code(&raw)?;
     if let Some(snap) = s.catalog.snapshot() {
         let list = snap.countries_using(&k).ok_or_else(|| not_found(&raw))?;
         let raw_items: Vec<&serde_json::value::RawValue> = list.iter().map(|e| &*e.raw).collect();
-        return Ok(Json(raw_items).into_response());
+        return Ok(super::list_response(&headers, &raw_items));
     }
     let list: Vec<Country> = currencies::countries_using(&s.db, &k)
         .await?
         .ok_or_else(|| not_found(&raw))?;
-    Ok(Json(list).into_response())
+    Ok(super::list_response(&headers, &list))
 }
 
 /// Create a currency.

@@ -22,6 +22,7 @@ use utoipa::ToSchema;
 
 use crate::config::{ApiConfig, Config};
 use crate::domain::{Cursor, FieldError, PageLimit, Violations};
+use crate::error;
 use crate::store::Db;
 
 /// What handlers share: one `Arc`, since axum clones the state for every request
@@ -208,6 +209,26 @@ pub fn encoded_unless_unchanged<T>(
         HeaderValue::from_static("application/json"),
     )];
     (entity_headers(&e.etag), json, e.json.clone()).into_response()
+}
+
+/// A list (a [`Page`], or any serializable body) with a strong `ETag` over its
+/// bytes, or 304 when `If-None-Match` names it. `Cache-Control` is the group's,
+/// set by its layer. Every list handler answers through this:
+/// `Ok(list_response(&headers, &Page::at(..)))`.
+pub fn list_response<T: Serialize>(headers: &HeaderMap, body: &T) -> Response {
+    let json = match serde_json::to_vec(body) {
+        Ok(json) => json,
+        Err(e) => return error::ApiError::Unexpected(e.into()).into_response(),
+    };
+    let tag = etag_bytes(&json, 0);
+    if not_modified(headers, &tag) {
+        return (StatusCode::NOT_MODIFIED, entity_headers(&tag)).into_response();
+    }
+    let content_type = [(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    )];
+    (entity_headers(&tag), content_type, json).into_response()
 }
 
 /// 201 with `Location` and the new resource with its `ETag`.

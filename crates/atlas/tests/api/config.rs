@@ -107,3 +107,26 @@ fn version_prints_release_commit_and_build_time() {
         "{stdout}"
     );
 }
+
+#[test]
+fn bad_cache_control_values_exit_2_naming_the_key() {
+    for (key, value, name) in [
+        (
+            "ATLAS_API__CACHE_CONTROL__COUNTRIES",
+            "max-age 300",
+            "api.cache_control.countries",
+        ),
+        (
+            "ATLAS_API__CACHE_CONTROL__FLAGS",
+            "public\u{1}, max-age=1",
+            "api.cache_control.flags",
+        ),
+        (
+            "ATLAS_API__CACHE_CONTROL__PLACES",
+            "",
+            "api.cache_control.places",
+        ),
+    ] {
+        assert_config_error(&[(key, value)], &["config"], &[name, key]);
+    }
+}

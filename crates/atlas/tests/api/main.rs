@@ -11,6 +11,7 @@ mod prometheus;
 mod serving;
 #[macro_use]
 mod db;
+mod caching;
 mod catalog;
 mod countries;
 mod currencies;
@@ -21,6 +22,7 @@ mod health;
 mod imports;
 mod migrations;
 mod places;
+mod ratelimit;
 mod schema_window;
 mod store_answers;
 mod timezones;

@@ -31,7 +31,7 @@
 //! - `loader`: [`Loader`], the layers, the environment aliases ([`KIT_ALIASES`]) and
 //!   the top-level key check;
 //! - `error`: [`ConfigError`], one line naming the key, the source and the reason;
-//! - `server`, `log`, `metrics`, `otel`: the kit's sections;
+//! - `server`, `ratelimit`, `log`, `metrics`, `otel`: the kit's sections;
 //! - `secret`: [`Secret`] and [`SecretUrl`] (backed by `secrecy`), [`redact_url`];
 //! - `units`: the [`duration`] and [`byte_size`] serde helpers.
 
@@ -40,6 +40,7 @@ mod loader;
 mod log;
 mod metrics;
 mod otel;
+mod ratelimit;
 mod secret;
 mod server;
 mod units;
@@ -49,6 +50,7 @@ pub use loader::{Loader, KIT_ALIASES};
 pub use log::{Level, LogConfig, LogFormat, SinkConfig, SinkKind};
 pub use metrics::{MetricFamilies, MetricsConfig};
 pub use otel::{OtelConfig, OtlpProtocol};
+pub use ratelimit::{ClientKey, RateLimitConfig};
 pub use secret::{redact_url, Secret, SecretUrl};
 pub use server::{AdminConfig, CheckConfig, HealthConfig, ServerConfig, ShutdownConfig};
 pub use units::{byte_size, duration};

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     /// the README), and at least 8KiB is used. `max_header_bytes: 64KiB`
     #[serde(with = "byte_size")]
     pub max_header_bytes: usize,
+    /// Per-client rate limiting of the API port (off by default).
+    pub rate_limit: super::RateLimitConfig,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +58,7 @@ impl Default for ServerConfig {
             keep_alive: true,
             max_connections: 1024,
             max_header_bytes: 64 * 1024,
+            rate_limit: super::RateLimitConfig::default(),
         }
     }
 }

@@ -127,6 +127,7 @@ mod tests {
                 request_timeout: Duration::from_secs(5),
                 body_limit: 16,
                 observe: Observe::default(),
+                rate_limit: None,
             },
         )
     }

@@ -7,12 +7,14 @@
 //!    ([`observe`]);
 //! 3. problem — every 4xx/5xx leaves as RFC 9457 problem+json with `instance` and
 //!    `request_id` ([`problem`]);
-//! 4. timeout — a request running past `server.request_timeout` gets a 503 problem
+//! 4. rate limit — when `server.rate_limit.enabled`, on the API port only: 429
+//!    problem with `Retry-After` beyond a client's budget ([`ratelimit`]);
+//! 5. timeout — a request running past `server.request_timeout` gets a 503 problem
 //!    (tower's timeout, its error mapped once);
-//! 5. limits — a longer target gets 414, a larger body 413, also when a chunked
+//! 6. limits — a longer target gets 414, a larger body 413, also when a chunked
 //!    body crosses the limit mid-stream ([`limit`]);
-//! 6. panic catcher — a panicking handler gives an opaque 500 (tower-http);
-//! 7. the service's handler, or the 404 fallback.
+//! 7. panic catcher — a panicking handler gives an opaque 500 (tower-http);
+//! 8. the service's handler, or the 404 fallback.
 //!
 //! What hyper answers before a request reaches these layers has no problem body:
 //! a request head larger than `server.max_header_bytes` gets a bare 431 and a
@@ -35,13 +37,17 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 
+pub mod cache_control;
 pub mod limit;
 pub mod observe;
 pub mod problem;
+pub mod ratelimit;
 pub mod request_id;
 
+pub use cache_control::CacheControl;
 pub use observe::{Observe, UNMATCHED_ROUTE};
 pub use problem::{Cause, Problem, PROBLEM_JSON};
+pub use ratelimit::RateLimiter;
 pub use request_id::{valid_request_id, MAX_REQUEST_ID_LEN, REQUEST_ID};
 
 /// Settings of the request path.
@@ -53,12 +59,14 @@ pub struct HttpLayerConfig {
     pub body_limit: usize,
     /// What the observe layer records.
     pub observe: Observe,
+    /// Per-client rate limiting; `None`: off.
+    pub rate_limit: Option<RateLimiter>,
 }
 
 /// Wrap a service's router in the kit's layers, 404 fallback and problem bodies.
 pub fn wrap(router: Router, cfg: HttpLayerConfig) -> Router {
     let timeout = cfg.request_timeout;
-    router
+    let router = router
         .fallback(not_found)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(middleware::from_fn_with_state(
@@ -70,7 +78,15 @@ pub fn wrap(router: Router, cfg: HttpLayerConfig) -> Router {
             ServiceBuilder::new()
                 .layer(HandleErrorLayer::new(move |e| timed_out(e, timeout)))
                 .layer(TimeoutLayer::new(timeout)),
-        )
+        );
+    let router = match cfg.rate_limit {
+        Some(limiter) => router.layer(middleware::from_fn_with_state(
+            limiter,
+            ratelimit::limit_layer,
+        )),
+        None => router,
+    };
+    router
         .layer(middleware::from_fn(problem::problem_layer))
         .layer(middleware::from_fn_with_state(
             Arc::new(cfg.observe),
@@ -155,6 +171,7 @@ mod tests {
                     access_log: true,
                     ..Observe::default()
                 },
+                rate_limit: None,
             },
         )
     }
@@ -244,6 +261,7 @@ mod tests {
                     metrics: Some(http),
                     ..Observe::default()
                 },
+                rate_limit: None,
             },
         );
         let call = app.oneshot(get_req("/hang"));
@@ -290,6 +308,7 @@ mod tests {
                 request_timeout: Duration::from_secs(5),
                 body_limit: 16,
                 observe: Observe::default(),
+                rate_limit: None,
             },
         );
         let res = app.oneshot(get_req("/big")).await.unwrap();
@@ -318,6 +337,7 @@ mod tests {
                 request_timeout: Duration::from_secs(5),
                 body_limit: 16,
                 observe: Observe::default(),
+                rate_limit: None,
             },
         );
         let (status, headers, body) = {

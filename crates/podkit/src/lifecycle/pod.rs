@@ -20,7 +20,7 @@ use crate::admin::{self, AdminState};
 use crate::build::BuildInfo;
 use crate::config::{Config, ConfigError};
 use crate::health::Health;
-use crate::http::{self, HttpLayerConfig, Observe};
+use crate::http::{self, HttpLayerConfig, Observe, RateLimiter};
 use crate::telemetry::metrics::{HttpServerMetrics, Metrics, MetricsError};
 use crate::telemetry::{otel, Telemetry};
 
@@ -91,6 +91,7 @@ struct Parts<S> {
     admin_addr: SocketAddr,
     metrics: Metrics,
     http: Option<HttpServerMetrics>,
+    rate_limit: Option<RateLimiter>,
     health: Health,
     telemetry: Option<Arc<Telemetry>>,
     started: Instant,
@@ -126,6 +127,10 @@ where
             false => None,
         };
         let health = Health::build(&kit.health, Some(&metrics))?;
+        let rate_limit = match kit.server.rate_limit.enabled {
+            true => Some(RateLimiter::build(&kit.server.rate_limit, Some(&metrics))?),
+            false => None,
+        };
         let api = bind(
             SocketAddr::new(kit.server.host, kit.server.port),
             "server.port",
@@ -143,6 +148,7 @@ where
             config: Arc::new(config),
             metrics,
             http,
+            rate_limit,
             health,
             telemetry: None,
             started,
@@ -263,6 +269,8 @@ where
                 request_timeout: kit.server.request_timeout,
                 body_limit: 64 * 1024,
                 observe: Observe::default(),
+                // Probes and scrapes are never limited.
+                rate_limit: None,
             },
         );
         info!(phase = "listening", api = %self.api_addr, admin = %self.admin_addr, "listening");
@@ -292,6 +300,7 @@ where
                     trace: otel::propagator(),
                     access_log: true,
                 },
+                rate_limit: self.rate_limit.clone(),
             },
         );
         let accept_stop = CancellationToken::new();

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::Request;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::Router;
@@ -99,11 +101,11 @@ pub async fn serve_until(
             p = permits.clone().acquire_owned() => p.expect("semaphore is never closed"),
             () = stop.cancelled() => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
                 Ok((stream, peer)) => {
                     trace!(peer = %peer, "connection accepted");
-                    stream
+                    (stream, peer)
                 }
                 Err(e) => {
                     accept_failed(&e).await;
@@ -115,6 +117,7 @@ pub async fn serve_until(
         let conn = connection(
             builder.clone(),
             stream,
+            peer,
             router.clone(),
             opts.clone(),
             graceful.watcher(),
@@ -143,6 +146,7 @@ async fn accept_failed(e: &std::io::Error) {
 async fn connection(
     builder: Arc<auto::Builder<TokioExecutor>>,
     stream: TcpStream,
+    peer: SocketAddr,
     router: Router,
     opts: ServeOptions,
     watcher: Watcher,
@@ -151,8 +155,10 @@ async fn connection(
     let started = Arc::new(AtomicBool::new(false));
     let service = {
         let started = started.clone();
-        hyper::service::service_fn(move |req: Request<Incoming>| {
+        hyper::service::service_fn(move |mut req: Request<Incoming>| {
             started.store(true, Ordering::Relaxed);
+            // What `ConnectInfo<SocketAddr>` extracts (the rate limit keys on it).
+            req.extensions_mut().insert(ConnectInfo(peer));
             respond(router.clone(), req, opts.draining.clone())
         })
     };
