@@ -23,6 +23,7 @@ pub mod flags;
 pub mod imports;
 pub mod migrate;
 pub mod places;
+pub mod query;
 pub mod routes;
 pub mod startup;
 pub mod store;

@@ -20,8 +20,6 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
-use unicode_normalization::char::is_combining_mark;
-use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
 
 use crate::store::{self, Db, DbError};
@@ -159,17 +157,7 @@ impl Row<'_> {
     }
 }
 
-/// Fold a name for matching: NFKD, drop combining marks, lower-case, collapse spaces.
-/// "Covilhã" → "covilha", "  São   Paulo" → "sao paulo". The data generator
-/// (scripts/gen_data.py) applies the same fold to the stored `search_name`.
-pub fn fold(s: &str) -> String {
-    let stripped: String = s.nfkd().filter(|c| !is_combining_mark(*c)).collect();
-    stripped
-        .to_lowercase()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use crate::domain::text::fold;
 
 /// Great-circle distance in km (haversine).
 pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {

@@ -9,11 +9,8 @@ use serde_json::value::RawValue;
 
 use crate::domain::country::Country;
 use crate::domain::currency::Currency;
-use crate::domain::{CountryRef, CurrencyCode, Cursor};
+use crate::domain::{CountryRef, CurrencyCode, SearchText};
 use crate::store::catalog::Everything;
-use crate::store::countries::CountryFilter;
-use crate::store::currencies::CurrencyFilter;
-use crate::store::Page;
 
 /// An entity with its response body and ETag, as the API serves it.
 #[derive(Debug)]
@@ -26,22 +23,15 @@ pub struct Encoded<T> {
     pub raw: Box<RawValue>,
     /// Its strong ETag (as the write path computes it).
     pub etag: String,
-    /// What `q` searches: the lower-cased names, NUL-separated so a term never
-    /// matches across two of them.
-    search: String,
+    /// Every name it goes by, folded, for `?q=`.
+    pub search: SearchText,
 }
 
 impl<T: Serialize> Encoded<T> {
-    fn new(value: T, names: &[Option<&str>]) -> Self {
+    fn new(value: T, search: SearchText) -> Self {
         // Invariant: these types serialise without error (strings and numbers).
         let text = serde_json::to_string(&value).unwrap_or_default();
         let etag = crate::domain::etag::etag_bytes(text.as_bytes(), 0);
-        let search = names
-            .iter()
-            .flatten()
-            .map(|n| n.to_lowercase())
-            .collect::<Vec<_>>()
-            .join("\0");
         let json = Bytes::from(text.clone());
         let raw = RawValue::from_string(text).unwrap_or_else(|_| null());
         Self {
@@ -52,9 +42,21 @@ impl<T: Serialize> Encoded<T> {
             search,
         }
     }
+}
 
-    fn matches(&self, term: Option<&str>) -> bool {
-        term.is_none_or(|t| self.search.contains(t))
+impl Encoded<Country> {
+    /// A country, encoded and searchable by every name it has.
+    pub fn country(c: Country) -> Self {
+        let search = SearchText::new(c.names());
+        Self::new(c, search)
+    }
+}
+
+impl Encoded<Currency> {
+    /// A currency, encoded and searchable by its name.
+    pub fn currency(c: Currency) -> Self {
+        let search = SearchText::new([c.name.as_str()]);
+        Self::new(c, search)
     }
 }
 
@@ -75,27 +77,14 @@ pub struct Snapshot {
 impl Snapshot {
     /// Encode everything the store read.
     pub fn build(all: Everything) -> Self {
-        let countries: Vec<Encoded<Country>> = all
-            .countries
-            .into_iter()
-            .map(|c| {
-                let (name, official) = (c.name.clone(), c.official_name.clone());
-                Encoded::new(c, &[Some(&name), official.as_deref()])
-            })
-            .collect();
+        let countries: Vec<Encoded<Country>> =
+            all.countries.into_iter().map(Encoded::country).collect();
         let by_alpha3 = countries
             .iter()
             .enumerate()
             .map(|(i, c)| (c.value.alpha3.clone(), i))
             .collect();
-        let currencies = all
-            .currencies
-            .into_iter()
-            .map(|c| {
-                let name = c.name.clone();
-                Encoded::new(c, &[Some(&name)])
-            })
-            .collect();
+        let currencies = all.currencies.into_iter().map(Encoded::currency).collect();
         Self {
             countries,
             by_alpha3,
@@ -120,30 +109,9 @@ impl Snapshot {
         self.countries.get(i)
     }
 
-    /// A page of countries, filtered and ordered as the database would.
-    pub fn countries(&self, f: &CountryFilter) -> Page<&RawValue> {
-        let term = f.q.as_ref().map(|q| q.as_str().to_lowercase());
-        let currency = f.currency.as_ref().map(CurrencyCode::as_str);
-        let selected = self.countries.iter().filter(|c| {
-            c.matches(term.as_deref())
-                && currency.is_none_or(|k| c.value.currencies.iter().any(|x| x == k))
-        });
-        page(selected, f.after.as_ref(), f.limit.as_usize(), |c| {
-            &c.value.alpha2
-        })
-    }
-
-    /// The countries using a currency, in alpha-2 order; `None` when there is no
-    /// such currency.
-    pub fn countries_using(&self, code: &CurrencyCode) -> Option<Vec<&Encoded<Country>>> {
-        self.currency(code)?;
-        let k = code.as_str();
-        Some(
-            self.countries
-                .iter()
-                .filter(|c| c.value.currencies.iter().any(|x| x == k))
-                .collect(),
-        )
+    /// Every country, in alpha-2 order.
+    pub fn countries(&self) -> &[Encoded<Country>] {
+        &self.countries
     }
 
     /// A currency by code.
@@ -155,55 +123,15 @@ impl Snapshot {
         self.currencies.get(i)
     }
 
-    /// A page of currencies.
-    pub fn currencies(&self, f: &CurrencyFilter) -> Page<&RawValue> {
-        let term = f.q.as_ref().map(|q| q.as_str().to_lowercase());
-        let selected = self
-            .currencies
-            .iter()
-            .filter(|c| c.matches(term.as_deref()));
-        page(selected, f.after.as_ref(), f.limit.as_usize(), |c| {
-            &c.value.code
-        })
-    }
-}
-
-/// The page after `after` of `selected` (already in key order): `total` counts
-/// every match, as the database's `COUNT(*)` does.
-fn page<'a, T: 'a>(
-    selected: impl Iterator<Item = &'a Encoded<T>>,
-    after: Option<&Cursor>,
-    limit: usize,
-    key: impl Fn(&Encoded<T>) -> &str,
-) -> Page<&'a RawValue> {
-    let after = after.map(Cursor::as_str);
-    let mut total = 0i64;
-    let mut items = Vec::with_capacity(limit.min(256));
-    let mut last: Option<&Encoded<T>> = None;
-    let mut more = false;
-    for e in selected {
-        total += 1;
-        if after.is_some_and(|a| key(e) <= a) {
-            continue;
-        }
-        if items.len() < limit {
-            items.push(&*e.raw);
-            last = Some(e);
-        } else {
-            more = true;
-        }
-    }
-    Page {
-        items,
-        total,
-        next_cursor: more.then(|| last.map(|e| key(e).to_string())).flatten(),
+    /// Every currency, in code order.
+    pub fn currencies(&self) -> &[Encoded<Currency>] {
+        &self.currencies
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::domain::PageLimit;
 
     fn country(a2: &str, a3: &str, name: &str, currencies: &[&str]) -> Country {
         Country {
@@ -217,7 +145,8 @@ mod tests {
         }
     }
 
-    fn snap() -> Snapshot {
+    /// Four countries and one currency.
+    pub(crate) fn snap() -> Snapshot {
         Snapshot::build(Everything {
             countries: vec![
                 country("AX", "ALA", "Åland Islands", &["EUR"]),
@@ -231,33 +160,8 @@ mod tests {
                 name: "Euro".into(),
                 minor_units: Some(2),
             }],
+            ..Everything::default()
         })
-    }
-
-    fn filter(
-        q: Option<&str>,
-        currency: Option<&str>,
-        after: Option<&str>,
-        limit: u32,
-    ) -> CountryFilter {
-        CountryFilter {
-            currency: currency.map(|c| CurrencyCode::parse(c).unwrap()),
-            q: q.map(|t| crate::domain::SearchTerm::parse(t).unwrap()),
-            after: after.map(|a| Cursor::parse(a).unwrap()),
-            limit: PageLimit::parse(Some(limit), 50, 250).unwrap(),
-        }
-    }
-
-    fn codes(p: &Page<&RawValue>) -> Vec<String> {
-        p.items
-            .iter()
-            .map(|r| {
-                serde_json::from_str::<serde_json::Value>(r.get()).unwrap()["alpha2"]
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect()
     }
 
     #[test]
@@ -271,50 +175,10 @@ mod tests {
     }
 
     #[test]
-    fn pages_count_every_match_and_point_past_the_last_item() {
+    fn countries_are_searchable_by_folded_names() {
         let s = snap();
-        let p = s.countries(&filter(None, None, None, 2));
-        assert_eq!(
-            (codes(&p), p.total, p.next_cursor.as_deref()),
-            (vec!["AX".into(), "CH".into()], 4, Some("CH"))
-        );
-        let p = s.countries(&filter(None, None, Some("CH"), 2));
-        assert_eq!(
-            (codes(&p), p.total, p.next_cursor),
-            (vec!["PT".into(), "US".into()], 4, None)
-        );
-        let p = s.countries(&filter(None, Some("EUR"), None, 50));
-        assert_eq!((codes(&p), p.total), (vec!["AX".into(), "PT".into()], 2));
-    }
-
-    #[test]
-    fn search_is_case_insensitive_beyond_ascii_and_literal() {
-        let s = snap();
-        assert_eq!(
-            codes(&s.countries(&filter(Some("åLAND"), None, None, 50))),
-            vec!["AX"]
-        );
-        assert_eq!(
-            codes(&s.countries(&filter(Some("united st"), None, None, 50))),
-            vec!["US"]
-        );
-        assert!(s
-            .countries(&filter(Some("%"), None, None, 50))
-            .items
-            .is_empty());
-    }
-
-    #[test]
-    fn countries_using_a_currency_need_the_currency() {
-        let s = snap();
-        let eur = s
-            .countries_using(&CurrencyCode::parse("EUR").unwrap())
-            .unwrap();
-        assert_eq!(eur.len(), 2);
-        assert!(
-            s.countries_using(&CurrencyCode::parse("CHF").unwrap())
-                .is_none(),
-            "CHF is not a currency here"
-        );
+        let ax = s.country(&CountryRef::parse("AX").unwrap()).unwrap();
+        assert!(ax.search.contains("aland"));
+        assert!(!ax.search.contains("åland"), "folded, not as written");
     }
 }

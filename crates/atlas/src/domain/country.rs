@@ -85,6 +85,22 @@ pub struct Country {
     pub flag_emoji: String,
 }
 
+impl Country {
+    /// Every name the country goes by, for search: short, official, native,
+    /// alternative spellings and translations.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let local = self
+            .native_names
+            .values()
+            .chain(self.translations.values())
+            .flat_map(|n| [n.common.as_str(), n.official.as_str()]);
+        std::iter::once(self.name.as_str())
+            .chain(self.official_name.as_deref())
+            .chain(self.alt_spellings.iter().map(String::as_str))
+            .chain(local)
+    }
+}
+
 /// The body of `POST /countries` and `PUT /countries/{code}`.
 ///
 /// Required fields default to empty when absent, so a missing field is reported

@@ -27,5 +27,5 @@ pub use codes::{Alpha2, Alpha3, CountryRef, CurrencyCode, NumericCode};
 pub use errors::{FieldError, Location, RowError, Violations};
 pub use geo::{Latitude, Longitude};
 pub use paging::{Cursor, PageLimit};
-pub use text::{Name, SearchTerm};
+pub use text::{fold, Name, SearchTerm, SearchText};
 pub use zone::{DateTimeInput, UtcOffset, ZoneCursor, ZoneName};

@@ -1,5 +1,7 @@
 //! Free text from callers: display names in bodies and search terms in queries.
 
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
 /// `value` trimmed, 1 to `max` characters, no control characters (Cc).
@@ -101,6 +103,42 @@ impl SearchTerm {
             .replace('%', "\\%")
             .replace('_', "\\_");
         format!("%{escaped}%")
+    }
+}
+
+/// Fold a name for matching: NFKD, drop combining marks, lower-case, collapse spaces.
+/// "Covilhã" → "covilha", "  São   Paulo" → "sao paulo". The data generator
+/// (scripts/gen_data.py) applies the same fold to the stored `search_name`.
+pub fn fold(s: &str) -> String {
+    let stripped: String = s.nfkd().filter(|c| !is_combining_mark(*c)).collect();
+    stripped
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every name an entity goes by, folded ([`fold`]) and NUL-separated, so a search
+/// term never matches across two names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchText(String);
+
+impl SearchText {
+    /// The folded `names`, blanks and duplicates dropped.
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut folded: Vec<String> = names
+            .into_iter()
+            .map(fold)
+            .filter(|n| !n.is_empty())
+            .collect();
+        folded.sort();
+        folded.dedup();
+        Self(folded.join("\0"))
+    }
+
+    /// Whether the folded `term` is part of one of the names.
+    pub fn contains(&self, folded_term: &str) -> bool {
+        self.0.contains(folded_term)
     }
 }
 

@@ -3,119 +3,108 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::extract::{path_param, ApiJson, Checked, FromQuery, IfMatch};
-use super::{paging, written_if, AppState, Page, ProblemDoc};
-use crate::config::ApiConfig;
+use super::extract::{path_param, ApiJson, Checked, IfMatch};
+use super::lists::{CountryFields, CountryQuery, FieldsQuery};
+use super::{written_if, AppState, Item, Page, ProblemDoc};
+use crate::catalog::Encoded;
 use crate::domain::country::{Country, CountryInput};
-use crate::domain::{CountryRef, CurrencyCode, FieldError, SearchTerm, Violations};
+use crate::domain::CountryRef;
 use crate::error::ApiError;
-use crate::store::countries::{self, CountryFilter};
-use crate::store::WriteError;
-
-/// `?currency=&q=&limit=&cursor=`
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CountryQuery {
-    /// Only countries using this ISO 4217 currency (`EUR`).
-    #[param(pattern = "^[A-Za-z]{3}$")]
-    pub currency: Option<String>,
-    /// Case-insensitive part of the name or official name (up to 100 characters, no
-    /// control characters; blank means no filter).
-    #[param(max_length = 100)]
-    pub q: Option<String>,
-    /// Items per page, 1 to `api.max_page_size` (default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<u32>,
-    /// `next_cursor` from the previous page.
-    pub cursor: Option<String>,
-}
-
-impl FromQuery for CountryFilter {
-    type Raw = CountryQuery;
-
-    fn check(raw: CountryQuery, api: &ApiConfig) -> Result<Self, Vec<FieldError>> {
-        let mut v = Violations::default();
-        let currency = raw.currency.as_deref().map(CurrencyCode::parse).transpose();
-        let currency = v.parameter("currency", currency);
-        let q = v.parameter("q", SearchTerm::parse_filter(raw.q.as_deref()));
-        let (limit, after) = paging(&mut v, raw.limit, raw.cursor.as_deref(), api);
-        v.done(|| {
-            Some(CountryFilter {
-                currency: currency?,
-                q: q?,
-                after: after?,
-                limit: limit?,
-            })
-        })
-    }
-}
+use crate::query::countries::CountryList;
+use crate::store::{catalog, countries, DbError, WriteError};
 
 pub(crate) fn parse_ref(code: &str) -> Result<CountryRef, ApiError> {
     path_param("code", CountryRef::parse(code))
 }
 
-/// List countries, filtered and paged by alpha-2 code.
-#[utoipa::path(get, path = "/countries", tag = "countries", operation_id = "list_countries",
+/// List countries: filter, search, project, sort and page.
+///
+/// Every filter given must hold. With the cache off the countries are read from
+/// the database for each request and the same code filters them.
+#[utoipa::path(get, path = "/countries", tag = "countries", operation_id = "listCountries",
+    summary = "List countries",
     params(CountryQuery),
     responses(
-        (status = 200, description = "A page of countries", body = Page<Country>, headers(("ETag" = String))),
+        (status = 200, description = "A page of countries (whole, or the `fields` asked for)", body = Page<Country>, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is out of range or badly formed (`limit=0`)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is not of its type (limit=abc, independent=maybe)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is out of range or badly formed (limit=0, an unknown field or sort, a bad code)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(s): State<AppState>,
-    Checked(f): Checked<CountryFilter>,
+    Checked(list): Checked<CountryList>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let pairs = [
-        ("currency", f.currency.as_ref().map(CurrencyCode::as_str)),
-        ("q", f.q.as_ref().map(SearchTerm::as_str)),
-    ];
-    const AT: &str = "/api/v1/countries";
-    if let Some(snap) = s.catalog.snapshot() {
-        let page = snap.countries(&f);
-        return Ok(super::list_response(
-            &headers,
-            &Page::at(AT, &pairs, f.limit, page),
-        ));
-    }
-    let page = countries::list(&s.db, &f).await?;
-    Ok(super::list_response(
-        &headers,
-        &Page::at(AT, &pairs, f.limit, page),
-    ))
+    Ok(country_page(&s, "/api/v1/countries", &list, &headers).await?)
 }
 
-/// One country by alpha-2 or alpha-3 code, any case. Supports `If-None-Match`.
-#[utoipa::path(get, path = "/countries/{code}", tag = "countries", operation_id = "get_country",
-    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code, any case", example = "pt", pattern = "^[A-Za-z]{2,3}$")),
+/// A page of countries as `list` asks, from memory or read now.
+pub(crate) async fn country_page(
+    s: &AppState,
+    at: &str,
+    list: &CountryList,
+    headers: &HeaderMap,
+) -> Result<Response, DbError> {
+    let answer = |all: &[Encoded<Country>]| {
+        let page = Page::listed(
+            at,
+            &list.echo,
+            list.limit,
+            list.select(all.iter()),
+            list.fields.as_ref(),
+        );
+        super::list_response(headers, &page)
+    };
+    if let Some(snap) = s.catalog.snapshot() {
+        return Ok(answer(snap.countries()));
+    }
+    let read: Vec<Encoded<Country>> = catalog::countries(&s.db)
+        .await?
+        .into_iter()
+        .map(Encoded::country)
+        .collect();
+    Ok(answer(&read))
+}
+
+/// One country by alpha-2 or alpha-3 code, any case, whole or the `fields` asked
+/// for. Supports `If-None-Match`.
+#[utoipa::path(get, path = "/countries/{code}", tag = "countries", operation_id = "getCountry",
+    summary = "Get a country",
+    params(("code" = String, Path, description = "Alpha-2 or alpha-3 code, any case", example = "pt", pattern = "^[A-Za-z]{2,3}$"), FieldsQuery),
     responses(
         (status = 200, description = "The country", body = Country, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
         (status = 404, description = "No such country", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Not a country code", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Not a country code, or an unknown field", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn get(
     State(s): State<AppState>,
     Path(code): Path<String>,
+    Checked(CountryFields(fields)): Checked<CountryFields>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let r = parse_ref(&code)?;
     if let Some(snap) = s.catalog.snapshot() {
         let c = snap.country(&r).ok_or_else(|| not_found(&code))?;
-        return Ok(super::encoded_unless_unchanged(&headers, c));
+        return Ok(match fields {
+            None => super::encoded_unless_unchanged(&headers, c),
+            Some(p) => super::entity_unless_unchanged(&headers, Item::of(c, Some(&p))),
+        });
     }
     let c = countries::get(&s.db, &r)
         .await?
         .ok_or_else(|| not_found(&code))?
         .value;
-    Ok(super::entity_unless_unchanged(&headers, c))
+    Ok(match fields {
+        None => super::entity_unless_unchanged(&headers, c),
+        Some(p) => super::entity_unless_unchanged(
+            &headers,
+            p.apply(&serde_json::to_value(&c).unwrap_or_default()),
+        ),
+    })
 }
 
 /// The country `code` names, from memory or the database; 422 or 404 as `get`.

@@ -3,50 +3,18 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
-use super::extract::{path_param, ApiJson, Checked, FromQuery, IfMatch};
-use super::{paging, written_if, AppState, Page, ProblemDoc};
-use crate::config::ApiConfig;
+use super::extract::{path_param, ApiJson, Checked, IfMatch};
+use super::lists::{CountryQuery, CurrencyQuery};
+use super::{written_if, AppState, Page, ProblemDoc};
+use crate::catalog::Encoded;
 use crate::domain::country::Country;
 use crate::domain::currency::{Currency, CurrencyInput};
-use crate::domain::{CurrencyCode, FieldError, SearchTerm, Violations};
+use crate::domain::CurrencyCode;
 use crate::error::ApiError;
-use crate::store::currencies::{self, CurrencyFilter};
-use crate::store::WriteError;
-
-/// `?q=&limit=&cursor=`
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CurrencyQuery {
-    /// Case-insensitive part of the name (up to 100 characters, no control
-    /// characters; blank means no filter).
-    #[param(max_length = 100)]
-    pub q: Option<String>,
-    /// Items per page, 1 to `api.max_page_size` (default 50).
-    #[param(minimum = 1)]
-    pub limit: Option<u32>,
-    /// `next_cursor` from the previous page.
-    pub cursor: Option<String>,
-}
-
-impl FromQuery for CurrencyFilter {
-    type Raw = CurrencyQuery;
-
-    fn check(raw: CurrencyQuery, api: &ApiConfig) -> Result<Self, Vec<FieldError>> {
-        let mut v = Violations::default();
-        let q = v.parameter("q", SearchTerm::parse_filter(raw.q.as_deref()));
-        let (limit, after) = paging(&mut v, raw.limit, raw.cursor.as_deref(), api);
-        v.done(|| {
-            Some(CurrencyFilter {
-                q: q?,
-                after: after?,
-                limit: limit?,
-            })
-        })
-    }
-}
+use crate::query::countries::CountryList;
+use crate::query::currencies::CurrencyList;
+use crate::store::{catalog, currencies, WriteError};
 
 fn code(raw: &str) -> Result<CurrencyCode, ApiError> {
     path_param("code", CurrencyCode::parse(raw))
@@ -64,35 +32,42 @@ fn write_error(code: &str) -> impl Fn(WriteError) -> ApiError + '_ {
     }
 }
 
-/// List currencies, paged by code.
-#[utoipa::path(get, path = "/currencies", tag = "currencies", operation_id = "list_currencies",
+/// List currencies: search, project, sort and page.
+#[utoipa::path(get, path = "/currencies", tag = "currencies", operation_id = "listCurrencies",
+    summary = "List currencies",
     params(CurrencyQuery),
     responses(
-        (status = 200, description = "A page of currencies", body = Page<Currency>, headers(("ETag" = String))),
+        (status = 200, description = "A page of currencies (whole, or the `fields` asked for)", body = Page<Currency>, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
-        (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "A parameter is out of range or badly formed (`limit=0`)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is not of its type (limit=abc)", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "A parameter is out of range or badly formed (limit=0, an unknown field or sort)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(s): State<AppState>,
-    Checked(f): Checked<CurrencyFilter>,
+    Checked(list): Checked<CurrencyList>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let pairs = [("q", f.q.as_ref().map(SearchTerm::as_str))];
     const AT: &str = "/api/v1/currencies";
+    let answer = |all: &[Encoded<Currency>]| {
+        let page = Page::listed(
+            AT,
+            &list.echo,
+            list.limit,
+            list.select(all.iter()),
+            list.fields.as_ref(),
+        );
+        super::list_response(&headers, &page)
+    };
     if let Some(snap) = s.catalog.snapshot() {
-        let page = snap.currencies(&f);
-        return Ok(super::list_response(
-            &headers,
-            &Page::at(AT, &pairs, f.limit, page),
-        ));
+        return Ok(answer(snap.currencies()));
     }
-    let page = currencies::list(&s.db, &f).await?;
-    Ok(super::list_response(
-        &headers,
-        &Page::at(AT, &pairs, f.limit, page),
-    ))
+    let read: Vec<Encoded<Currency>> = catalog::currencies(&s.db)
+        .await?
+        .into_iter()
+        .map(Encoded::currency)
+        .collect();
+    Ok(answer(&read))
 }
 
 /// One currency by code, any case. Supports `If-None-Match`.
@@ -122,31 +97,38 @@ pub async fn get(
     Ok(super::entity_unless_unchanged(&headers, c))
 }
 
-/// The countries using a currency.
-#[utoipa::path(get, path = "/currencies/{code}/countries", tag = "currencies", operation_id = "list_currency_countries",
-    params(("code" = String, Path, description = "ISO 4217 code, any case", example = "EUR", pattern = "^[A-Za-z]{3}$")),
+/// The countries using a currency, as a country list: the same filters, fields,
+/// order and paging as `GET /countries`.
+#[utoipa::path(get, path = "/currencies/{code}/countries", tag = "currencies", operation_id = "listCurrencyCountries",
+    summary = "List the countries using a currency",
+    params(("code" = String, Path, description = "ISO 4217 code, any case", example = "EUR", pattern = "^[A-Za-z]{3}$"), CountryQuery),
     responses(
-        (status = 200, description = "Countries using it, by alpha-2", body = Vec<Country>, headers(("ETag" = String))),
+        (status = 200, description = "A page of the countries using it", body = Page<Country>, headers(("ETag" = String))),
         (status = 304, description = "Unchanged since the ETag given"),
+        (status = 400, description = "A parameter is not of its type (limit=abc)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 404, description = "No such currency", body = ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, description = "Not a currency code", body = ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, description = "Not a currency code, or a parameter out of range or badly formed", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = ProblemDoc, content_type = "application/problem+json"),
     ))]
 pub async fn countries(
     State(s): State<AppState>,
     Path(raw): Path<String>,
+    Checked(mut list): Checked<CountryList>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let k = code(&raw)?;
-    if let Some(snap) = s.catalog.snapshot() {
-        let list = snap.countries_using(&k).ok_or_else(|| not_found(&raw))?;
-        let raw_items: Vec<&serde_json::value::RawValue> = list.iter().map(|e| &*e.raw).collect();
-        return Ok(super::list_response(&headers, &raw_items));
+    let exists = match s.catalog.snapshot() {
+        Some(snap) => snap.currency(&k).is_some(),
+        None => currencies::get(&s.db, &k).await?.is_some(),
+    };
+    if !exists {
+        return Err(not_found(&raw));
     }
-    let list: Vec<Country> = currencies::countries_using(&s.db, &k)
-        .await?
-        .ok_or_else(|| not_found(&raw))?;
-    Ok(super::list_response(&headers, &list))
+    // The path names the currency; a `currency` parameter would contradict it.
+    list.echo.retain(|(name, _)| *name != "currency");
+    let at = format!("/api/v1/currencies/{}/countries", k.as_str());
+    list.filter.currency = Some(k);
+    Ok(super::countries::country_page(&s, &at, &list, &headers).await?)
 }
 
 /// Create a currency.

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod flags;
 pub mod home;
 pub mod imports;
+pub mod lists;
 pub mod places;
 pub mod time;
 pub mod timezones;
@@ -18,11 +19,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
+use crate::catalog::Encoded;
 use crate::config::{ApiConfig, Config};
-use crate::domain::{Cursor, FieldError, PageLimit, Violations};
+use crate::domain::{FieldError, PageLimit, Violations};
 use crate::error;
+use crate::query::{Cursor, Paged, Projection};
 use crate::store::Db;
 
 /// What handlers share: one `Arc`, since axum clones the state for every request
@@ -131,6 +135,54 @@ impl<T> Page<T> {
             limit: limit.get(),
             next_cursor: page.next_cursor,
             next,
+        }
+    }
+}
+
+impl<'a> Page<Item<'a>> {
+    /// A page of a list in memory as served at `path`, each item whole or as
+    /// `fields` selects; the `next` link repeats the checked parameters `echo`.
+    pub fn listed<E: Serialize>(
+        path: &str,
+        echo: &[(&str, String)],
+        limit: PageLimit,
+        paged: Paged<'a, Encoded<E>>,
+        fields: Option<&Projection>,
+    ) -> Self {
+        let pairs: Vec<(&str, Option<&str>)> =
+            echo.iter().map(|(k, v)| (*k, Some(v.as_str()))).collect();
+        let next_cursor = paged.next.as_ref().map(Cursor::encode);
+        let next = next_link(path, &pairs, limit, next_cursor.as_deref());
+        Self {
+            items: paged
+                .items
+                .into_iter()
+                .map(|e| Item::of(e, fields))
+                .collect(),
+            total: i64::try_from(paged.total).unwrap_or(i64::MAX),
+            limit: limit.get(),
+            next_cursor,
+            next,
+        }
+    }
+}
+
+/// A list item as served: its stored JSON whole, or the parts `?fields=` asks for.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Item<'a> {
+    /// Everything, as encoded in the snapshot.
+    Whole(&'a RawValue),
+    /// A projection.
+    Part(serde_json::Value),
+}
+
+impl<'a> Item<'a> {
+    /// `e` whole, or as `fields` selects.
+    pub fn of<T: Serialize>(e: &'a Encoded<T>, fields: Option<&Projection>) -> Self {
+        match fields {
+            None => Self::Whole(&e.raw),
+            Some(p) => Self::Part(p.apply(&serde_json::to_value(&e.value).unwrap_or_default())),
         }
     }
 }

@@ -44,22 +44,50 @@ pub async fn load(db: &Db) -> Result<Everything, DbError> {
             .into_iter()
             .map(|r| Versioned::try_from(r).map(|c| c.value))
             .collect::<Result<_, _>>()?;
-        let currencies = currencies
-            .into_iter()
-            .map(|r| Currency {
-                code: r.code,
-                numeric: r.numeric_code,
-                name: r.name,
-                // As the store's reads: anything outside 0..=255 is shown as null.
-                minor_units: r.minor_units.and_then(|m| u8::try_from(m).ok()),
-            })
-            .collect();
+        let currencies = currencies.into_iter().map(currency).collect();
         Ok(Everything {
             countries,
             currencies,
         })
     })
     .await
+}
+
+/// Every country, as [`load`] reads them, without the rest of the catalog (the
+/// lists' source when the snapshot is off).
+///
+/// # Errors
+/// Database failures.
+pub async fn countries(db: &Db) -> Result<Vec<Country>, DbError> {
+    db.run("catalog.countries", async {
+        let rows: Vec<CountryRow> = sqlx::query_as(countries::ALL).fetch_all(db.pool()).await?;
+        rows.into_iter()
+            .map(|r| Versioned::try_from(r).map(|c| c.value))
+            .collect::<Result<_, _>>()
+    })
+    .await
+}
+
+/// Every currency, as [`load`] reads them.
+///
+/// # Errors
+/// Database failures.
+pub async fn currencies(db: &Db) -> Result<Vec<Currency>, DbError> {
+    db.run("catalog.currencies", async {
+        let rows: Vec<CurrencyRow> = sqlx::query_as(CURRENCIES).fetch_all(db.pool()).await?;
+        Ok(rows.into_iter().map(currency).collect())
+    })
+    .await
+}
+
+fn currency(r: CurrencyRow) -> Currency {
+    Currency {
+        code: r.code,
+        numeric: r.numeric_code,
+        name: r.name,
+        // As the store's reads: anything outside 0..=255 is shown as null.
+        minor_units: r.minor_units.and_then(|m| u8::try_from(m).ok()),
+    }
 }
 
 /// Tell other replicas the catalog changed (PostgreSQL only; a no-op on SQLite,

@@ -80,6 +80,14 @@ const READS: &[&str] = &[
     "/api/v1/currencies/XTS/countries",
     "/api/v1/countries/PT/time",
     "/api/v1/countries/XA/flag",
+    "/api/v1/countries?region=europe&language=por",
+    "/api/v1/countries?q=espanha",
+    "/api/v1/countries?codes=PT,ESP,250&fields=name,latlng.lat,translations.deu",
+    "/api/v1/countries?sort=-area_km2&limit=5",
+    "/api/v1/countries?sort=name&limit=4&cursor=GB~746772656e616461",
+    "/api/v1/countries/PT?fields=capitals,languages.code",
+    "/api/v1/currencies/EUR/countries?limit=5&sort=-name&fields=alpha2",
+    "/api/v1/currencies?sort=name&fields=code&limit=10",
 ];
 
 async fn memory_answers_as_the_database_does(app: &TestApp, db: &TestDb) {

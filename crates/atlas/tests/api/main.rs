@@ -20,6 +20,7 @@ mod details;
 mod flags;
 mod health;
 mod imports;
+mod lists;
 mod migrations;
 mod places;
 mod ratelimit;
