@@ -142,7 +142,8 @@ fn write_error(code: &str) -> impl Fn(WriteError) -> ApiError + '_ {
 }
 
 /// Create a country. Currencies must exist; codes must be free.
-#[utoipa::path(post, path = "/countries", tag = "countries", operation_id = "create_country",
+#[utoipa::path(post, path = "/countries", tag = "countries", operation_id = "createCountry",
+    summary = "Create a country",
     request_body = CountryInput,
     responses(
         (status = 201, description = "Created", body = Country, headers(("Location" = String), ("ETag" = String))),
@@ -167,7 +168,8 @@ pub async fn create(
 
 /// Replace a country. With `If-Match`, refused (412) unless its current ETag is
 /// listed (strong comparison; `*` matches any); checked and written atomically.
-#[utoipa::path(put, path = "/countries/{code}", tag = "countries", operation_id = "replace_country",
+#[utoipa::path(put, path = "/countries/{code}", tag = "countries", operation_id = "replaceCountry",
+    summary = "Replace a country",
     params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     request_body = CountryInput,
     responses(
@@ -197,7 +199,8 @@ pub async fn replace(
 
 /// Delete a country. With `If-Match`, refused (412) unless its current ETag is
 /// listed; checked and deleted atomically.
-#[utoipa::path(delete, path = "/countries/{code}", tag = "countries", operation_id = "delete_country",
+#[utoipa::path(delete, path = "/countries/{code}", tag = "countries", operation_id = "deleteCountry",
+    summary = "Delete a country",
     params(("code" = String, Path, description = "Alpha-2 or alpha-3 code", example = "PT", pattern = "^[A-Za-z]{2,3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     responses(
         (status = 204, description = "Deleted"),

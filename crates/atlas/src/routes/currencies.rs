@@ -71,7 +71,8 @@ pub async fn list(
 }
 
 /// One currency by code, any case. Supports `If-None-Match`.
-#[utoipa::path(get, path = "/currencies/{code}", tag = "currencies", operation_id = "get_currency",
+#[utoipa::path(get, path = "/currencies/{code}", tag = "currencies", operation_id = "getCurrency",
+    summary = "Get a currency",
     params(("code" = String, Path, description = "ISO 4217 code, any case", example = "eur", pattern = "^[A-Za-z]{3}$")),
     responses(
         (status = 200, description = "The currency", body = Currency, headers(("ETag" = String))),
@@ -132,7 +133,8 @@ pub async fn countries(
 }
 
 /// Create a currency.
-#[utoipa::path(post, path = "/currencies", tag = "currencies", operation_id = "create_currency",
+#[utoipa::path(post, path = "/currencies", tag = "currencies", operation_id = "createCurrency",
+    summary = "Create a currency",
     request_body = CurrencyInput,
     responses(
         (status = 201, description = "Created", body = Currency, headers(("Location" = String), ("ETag" = String))),
@@ -157,7 +159,8 @@ pub async fn create(
 
 /// Replace a currency. With `If-Match`, refused (412) unless its current ETag is
 /// listed (strong comparison; `*` matches any); checked and written atomically.
-#[utoipa::path(put, path = "/currencies/{code}", tag = "currencies", operation_id = "replace_currency",
+#[utoipa::path(put, path = "/currencies/{code}", tag = "currencies", operation_id = "replaceCurrency",
+    summary = "Replace a currency",
     params(("code" = String, Path, description = "ISO 4217 code", example = "EUR", pattern = "^[A-Za-z]{3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     request_body = CurrencyInput,
     responses(
@@ -187,7 +190,8 @@ pub async fn replace(
 
 /// Delete a currency no country uses. With `If-Match`, refused (412) unless its
 /// current ETag is listed; checked and deleted atomically.
-#[utoipa::path(delete, path = "/currencies/{code}", tag = "currencies", operation_id = "delete_currency",
+#[utoipa::path(delete, path = "/currencies/{code}", tag = "currencies", operation_id = "deleteCurrency",
+    summary = "Delete a currency",
     params(("code" = String, Path, description = "ISO 4217 code", example = "XTS", pattern = "^[A-Za-z]{3}$"), ("If-Match" = Option<String>, Header, nullable = false, description = "Write only if the current ETag is one of these strong tags (`\"abc\"`, a list, or `*`); weak tags never match. Malformed: 400.", pattern = r#"^(\*|(W/)?"[!#-~]*"( ?, ?(W/)?"[!#-~]*")*)$"#, example = "\"5bd2ec3f1f1b2fd2\"")),
     responses(
         (status = 204, description = "Deleted"),

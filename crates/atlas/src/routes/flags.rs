@@ -122,7 +122,8 @@ impl FromQuery for FlagRequest {
 }
 
 /// The country's flag: SVG, or PNG rendered in-process and cached.
-#[utoipa::path(get, path = "/countries/{code}/flag", tag = "flags",
+#[utoipa::path(get, path = "/countries/{code}/flag", tag = "flags", operation_id = "getCountryFlag",
+    summary = "Get a country's flag",
     params(("code" = String, Path, description = "Alpha-2 or alpha-3 code, any case", example = "PT"), FlagQuery),
     responses(
         (status = 200, description = "The flag: SVG, or PNG with format=png; 4:3, or square with ratio=1x1", content((String = "image/svg+xml"), (String = "image/png")), headers(("ETag" = String), ("Cache-Control" = String))),

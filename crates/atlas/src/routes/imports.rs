@@ -135,9 +135,16 @@ async fn from_json(req: Request, s: &AppState) -> Result<(Source, String), ApiEr
 /// Queue an import: `application/json` (`{"currencies": [...], "countries": [...]}` or
 /// `{"url": "...", "kind": "countries"}`) or `text/csv` with `?kind=`. All rows land in
 /// one transaction, or none do and every bad row is reported.
-#[utoipa::path(post, path = "/imports", tag = "imports",
+#[utoipa::path(post, path = "/imports", tag = "imports", operation_id = "createImport",
+    summary = "Start a bulk import",
     params(CsvParams),
-    request_body(content((ImportRequest = "application/json"), (String = "text/csv")), description = "Rows inline, a URL, or CSV"),
+    request_body(
+        content(
+            (ImportRequest = "application/json", example = json!({"currencies": [{"code": "XTS", "numeric": "963", "name": "Testing code", "minor_units": null}]})),
+            (String = "text/csv", example = "alpha2,alpha3,numeric,name,official_name,currencies,timezones\nXA,XAA,999,Atlantis,Republic of Atlantis,EUR,Atlantic/Azores\n"),
+        ),
+        description = "Rows inline, a URL, or CSV with a header row. Currency CSV columns: code, numeric, name, minor_units (optional). Country CSV columns: alpha2, alpha3, numeric, name, and optionally official_name, currencies and timezones (several values separated by semicolons), plus the detail columns listed in the README."
+    ),
     responses(
         (status = 202, description = "Queued; poll the Location", body = ImportJob, headers(("Location" = String))),
         (status = 400, description = "Not JSON or CSV, a wrong type, an unknown field or kind, or CSV without the needed columns", body = ProblemDoc, content_type = "application/problem+json"),
@@ -179,8 +186,9 @@ pub async fn create(
 }
 
 /// An import's status, progress and per-row errors.
-#[utoipa::path(get, path = "/imports/{id}", tag = "imports",
-    params(("id" = String, Path, description = "Job id from the Location header")),
+#[utoipa::path(get, path = "/imports/{id}", tag = "imports", operation_id = "getImport",
+    summary = "Get an import",
+    params(("id" = String, Path, description = "Job id from the Location header", example = "5f0c6b8e-3d7a-4c1e-9b2a-0d4e8f6a1c3b")),
     responses(
         (status = 200, description = "The job", body = ImportJob),
         (status = 404, description = "No such job", body = ProblemDoc, content_type = "application/problem+json"),

@@ -23,10 +23,10 @@ use crate::zones::finder::{self, Found};
 pub struct PlaceQuery {
     /// Name or its beginning, 1 to 100 characters; case and accents do not matter
     /// (`covilha` finds Covilhã).
-    #[param(required = true, min_length = 1, max_length = 100)]
+    #[param(required = true, min_length = 1, max_length = 100, example = "covilha")]
     pub q: Option<String>,
     /// At most this many places, 1 to 50 (default 10).
-    #[param(minimum = 1, maximum = 50)]
+    #[param(minimum = 1, maximum = 50, example = 10)]
     pub limit: Option<u32>,
 }
 
@@ -131,10 +131,10 @@ pub struct NearestTime {
 #[into_params(parameter_in = Query)]
 pub struct CoordinateQuery {
     /// Latitude, -90 to 90.
-    #[param(required = true, minimum = -90, maximum = 90)]
+    #[param(required = true, minimum = -90, maximum = 90, example = 51.4386)]
     pub lat: Option<f64>,
     /// Longitude, -180 to 180.
-    #[param(required = true, minimum = -180, maximum = 180)]
+    #[param(required = true, minimum = -180, maximum = 180, example = 4.9269)]
     pub lon: Option<f64>,
 }
 
@@ -193,7 +193,8 @@ fn with_time(p: &Place) -> Result<PlaceTime, ApiError> {
 }
 
 /// Search places by name: exact matches first, then prefixes, then by population.
-#[utoipa::path(get, path = "/places", tag = "places",
+#[utoipa::path(get, path = "/places", tag = "places", operation_id = "searchPlaces",
+    summary = "Search places by name",
     params(PlaceQuery),
     responses(
         (status = 200, description = "Matching places (possibly none)", body = PlaceList),
@@ -221,7 +222,8 @@ pub async fn search(
 }
 
 /// The local time at the best match for a name, with alternatives when ambiguous.
-#[utoipa::path(get, path = "/places/{name}/time", tag = "places",
+#[utoipa::path(get, path = "/places/{name}/time", tag = "places", operation_id = "getPlaceTime",
+    summary = "Get the local time at a place",
     params(("name" = String, Path, description = "Place name, any case, accents optional", example = "covilha")),
     responses(
         (status = 200, description = "Local time at the best match", body = PlaceTimeAnswer),
@@ -256,6 +258,7 @@ pub async fn time_by_name(
 
 /// The time zone and local time at a coordinate, and the nearest place.
 #[utoipa::path(get, path = "/time", tag = "places", operation_id = "getTimeAtCoordinates",
+    summary = "Get the time zone and local time at a coordinate",
     params(CoordinateQuery),
     responses(
         (status = 200, description = "The zone containing the point (boundary polygons), its local time, and the nearest place", body = NearestTime),

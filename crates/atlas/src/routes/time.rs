@@ -121,6 +121,7 @@ fn rejected(e: impl std::fmt::Display) -> ApiError {
 
 /// Convert a date-time between zones, handling DST gaps and overlaps.
 #[utoipa::path(get, path = "/time/convert", tag = "timezones", operation_id = "convertTime",
+    summary = "Convert a date-time between zones",
     params(ConvertQuery),
     responses(
         (status = 200, description = "The instant on both clocks", body = Conversion),

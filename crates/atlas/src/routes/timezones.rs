@@ -43,6 +43,7 @@ pub fn parse_zone(name: &str) -> Result<Tz, ApiError> {
 
 /// The current local time in a zone; the zone keeps its slashes: `/timezones/Europe/Lisbon`.
 #[utoipa::path(get, path = "/timezones/{zone}", tag = "timezones", operation_id = "getZoneTime",
+    summary = "Get the local time in a zone",
     params(("zone" = String, Path, description = "IANA zone name; slashes included", example = "Europe/Lisbon")),
     responses(
         (status = 200, description = "The local time now", body = ZoneTime),
@@ -54,6 +55,7 @@ pub async fn zone(Path(name): Path<String>) -> Result<Json<ZoneTime>, ApiError> 
 
 /// The current local time in each of a country's zones.
 #[utoipa::path(get, path = "/countries/{code}/time", tag = "timezones", operation_id = "getCountryTime",
+    summary = "Get the local times of a country's zones",
     params(("code" = String, Path, description = "Alpha-2 or alpha-3 code, any case", example = "PT", pattern = "^[A-Za-z]{2,3}$")),
     responses(
         (status = 200, description = "Local times", body = CountryTime),
@@ -145,6 +147,7 @@ impl FromQuery for ZoneListRequest {
 
 /// List the canonical IANA zones with their current offsets (links left out).
 #[utoipa::path(get, path = "/timezones", tag = "timezones", operation_id = "listTimezones",
+    summary = "List time zones",
     params(ZoneListQuery),
     responses(
         (status = 200, description = "A page of canonical zones (no links such as Europe/Kiev), by name", body = Page<ZoneSummary>),

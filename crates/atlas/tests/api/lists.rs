@@ -128,11 +128,10 @@ db_test!(country_projections, projections);
 async fn walk(app: &TestApp, first: &str) -> (Vec<String>, i64) {
     let mut path = first.to_string();
     let mut seen = Vec::new();
-    let mut total = -1;
     for _ in 0..100 {
         let (status, page) = json(app, &path).await;
         assert_eq!(status, 200, "{path}: {page}");
-        total = page["total"].as_i64().unwrap();
+        let total = page["total"].as_i64().unwrap();
         seen.extend(codes(&page));
         match page["next"].as_str() {
             Some(next) => path = next.to_string(),

@@ -22,6 +22,7 @@ mod health;
 mod imports;
 mod lists;
 mod migrations;
+mod openapi;
 mod places;
 mod ratelimit;
 mod schema_window;
