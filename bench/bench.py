@@ -6,6 +6,7 @@ Run with:
 
     make bench                                  # full run, ~12 min on 2 cores
     BENCH_SECONDS=10 BENCH_ROUNDS=5 bench/bench.py
+    BENCH_ONLY=countries-code,time-convert bench/bench.py   # a subset (+ /home)
     BENCH_PEER=http://127.0.0.1:9000/home bench/bench.py   # add any other server
     bench/bench.py --smoke                      # CI: proves the harness works, < 60 s
     BENCH_BIN_DIR=target/fast/release bench/bench.py  # use built binaries, no cargo

@@ -11,7 +11,9 @@ import writes
 
 PT = "/api/v1/countries/PT"
 LIST = "/api/v1/countries?limit=50"
-PROJECTION = "/api/v1/countries?limit=50&fields=name,codes"
+PROJECTION = "/api/v1/countries?limit=50&fields=alpha2,name,capitals"
+FILTERED = "/api/v1/countries?region=europe&language=deu"
+CONVERT = "/api/v1/time/convert?at=2026-03-29T01:30:00&from=Europe/Lisbon&to=Asia/Tokyo"
 PLACE = "/api/v1/places/covilha/time"
 COORDS = "/api/v1/time?lat=40.28&lon=-7.50"
 FLAG = "/api/v1/countries/PT/flag?format=png&width=256"
@@ -20,13 +22,15 @@ FLAG = "/api/v1/countries/PT/flag?format=png&width=256"
 DB_READS = [
     ("countries-code", "GET /api/v1/countries/{code}", PT),
     ("countries-list", "GET /api/v1/countries?limit=50", LIST),
-    ("countries-projection", "GET /api/v1/countries?limit=50&fields=name,codes", PROJECTION),
+    ("countries-projection", "GET /api/v1/countries?limit=50&fields=alpha2,name,capitals", PROJECTION),
+    ("countries-filtered", "GET /api/v1/countries?region=europe&language=deu", FILTERED),
     ("flag-png", "GET /api/v1/countries/PT/flag?format=png&width=256 (cached)", FLAG),
 ]
 # Served from the in-memory place index whatever the backend.
 MEMORY_READS = [
     ("place-by-name", "GET /api/v1/places/covilha/time", PLACE),
-    ("coordinates", "GET /api/v1/time?lat=40.28&lon=-7.50", COORDS),
+    ("coordinates", "GET /api/v1/time?lat=40.28&lon=-7.50 (exact zone + nearest place)", COORDS),
+    ("time-convert", "GET /api/v1/time/convert (Lisbon gap to Tokyo)", CONVERT),
 ]
 NOCACHE_READS = DB_READS[:2]
 HOME_CONFIGS = [
@@ -64,6 +68,9 @@ def start_servers(ws, bins, s):
 def define(s):
     """The scenario list, in the order each round runs them."""
     out = smoke_scenarios() if s["smoke"] else full_scenarios()
+    only = [k for k in os.environ.get("BENCH_ONLY", "").split(",") if k]
+    if only:  # a subset by scenario key; `/home` stays as the reference
+        out = [x for x in out if x["key"] in only or x["key"] == "home"]
     if s["peer"]:
         out.append(scenario("peer", "peer", f"peer {s['peer']}", "read", "-", None))
     return out
