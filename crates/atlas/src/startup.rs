@@ -23,6 +23,7 @@ use crate::store::Db;
     ),
     tags(
         (name = "countries", description = "ISO 3166-1 countries; details from world-countries (ODbL-1.0)"),
+        (name = "subdivisions", description = "ISO 3166-2 subdivisions (Debian iso-codes, LGPL-2.1-or-later)"),
         (name = "currencies", description = "ISO 4217 currencies"),
         (name = "timezones", description = "Current local time per IANA zone and per country"),
         (name = "places", description = "Local time by place name or coordinates. Place data © GeoNames (geonames.org), CC BY 4.0"),
@@ -242,7 +243,7 @@ pub fn router(state: AppState, build: podkit::BuildInfo) -> Router {
 }
 
 fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
-    use routes::{countries, currencies, flags, imports, places, timezones};
+    use routes::{countries, currencies, flags, imports, places, subdivisions, timezones};
     let mut v1 = OpenApiRouter::new();
     if cfg.countries {
         v1 = v1
@@ -251,7 +252,9 @@ fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
                 countries::get,
                 countries::replace,
                 countries::delete
-            ));
+            ))
+            .routes(routes!(subdivisions::list))
+            .routes(routes!(subdivisions::get));
     }
     if cfg.currencies {
         v1 = v1

@@ -9,6 +9,7 @@ pub mod flags;
 pub mod home;
 pub mod imports;
 pub mod places;
+pub mod subdivisions;
 pub mod timezones;
 
 use std::sync::Arc;
@@ -48,7 +49,7 @@ impl std::ops::Deref for AppState {
 pub struct Services {
     /// The database.
     pub db: Db,
-    /// Countries and currencies in memory (off: reads query `db`).
+    /// Countries, currencies and subdivisions in memory (off: reads query `db`).
     pub catalog: crate::catalog::Catalog,
     /// The effective config.
     pub config: Arc<Config>,
@@ -82,7 +83,7 @@ pub struct ProblemDoc {
 }
 
 /// Page size when `limit` is absent (capped at `api.max_page_size`).
-const DEFAULT_PAGE_SIZE: u32 = 50;
+pub(crate) const DEFAULT_PAGE_SIZE: u32 = 50;
 
 /// Check `limit` and `cursor`, the keyset paging parameters every list shares.
 fn paging(

@@ -603,11 +603,12 @@ pub async fn delete(
             if deleted.rows_affected() != 1 {
                 return Err(WriteError::Stale);
             }
-            // The links cascade on PostgreSQL; SQLite enforces ON DELETE CASCADE only
+            // The links and subdivisions cascade on PostgreSQL; SQLite enforces ON DELETE CASCADE only
             // with foreign keys on, and being explicit costs nothing.
             for sql in [
                 "DELETE FROM country_currencies WHERE country = $1",
                 "DELETE FROM country_timezones WHERE country = $1",
+                "DELETE FROM subdivisions WHERE country = $1",
             ] {
                 sqlx::query(sql).bind(alpha2).execute(&mut **tx).await?;
             }

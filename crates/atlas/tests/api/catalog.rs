@@ -79,6 +79,14 @@ const READS: &[&str] = &[
     "/api/v1/currencies/CHF/countries",
     "/api/v1/currencies/XTS/countries",
     "/api/v1/countries/PT/time",
+    "/api/v1/countries/PT/subdivisions?limit=5",
+    "/api/v1/countries/prt/subdivisions?type=DISTRICT&limit=3&cursor=PT-05",
+    "/api/v1/countries/GB/subdivisions?limit=250",
+    "/api/v1/countries/XA/subdivisions",
+    "/api/v1/countries/ZZ/subdivisions",
+    "/api/v1/subdivisions/PT-05",
+    "/api/v1/subdivisions/gb-abc",
+    "/api/v1/subdivisions/PT-99",
     "/api/v1/countries/XA/flag",
 ];
 
