@@ -345,6 +345,29 @@ pub(super) async fn unknown_currencies(
     Ok(missing)
 }
 
+/// Borders of `c` that name no country, as errors on the body's `/borders` (a
+/// normalised list, so no index; see [`unknown_currencies`]).
+pub(super) async fn unknown_borders(
+    tx: &mut Transaction<'_, Any>,
+    c: &Country,
+) -> Result<Vec<FieldError>, sqlx::Error> {
+    let mut missing = Vec::new();
+    for code in &c.borders {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT alpha3 FROM countries WHERE alpha3 = $1")
+                .bind(code.as_str())
+                .fetch_optional(&mut **tx)
+                .await?;
+        if found.is_none() {
+            missing.push(FieldError::pointer(
+                "/borders",
+                format!("unknown country {code:?}"),
+            ));
+        }
+    }
+    Ok(missing)
+}
+
 /// Replace the links of `c` with its currencies and zones.
 pub(super) async fn write_links(
     tx: &mut Transaction<'_, Any>,
@@ -405,13 +428,14 @@ pub(super) async fn conflict(
     }))
 }
 
-/// Unknown currencies or a taken code, checked before `c` is written.
+/// Unknown currencies or borders, or a taken code, checked before `c` is written.
 async fn check_writable(
     tx: &mut Transaction<'_, Any>,
     c: &Country,
     except: Option<&str>,
 ) -> Result<(), WriteError> {
-    let missing = unknown_currencies(tx, c).await?;
+    let mut missing = unknown_currencies(tx, c).await?;
+    missing.extend(unknown_borders(tx, c).await?);
     if !missing.is_empty() {
         return Err(WriteError::Invalid(missing));
     }

@@ -188,3 +188,213 @@ db_test!(
     subdivision_errors,
     subdivision_reads_refuse_bad_input_and_revalidate
 );
+
+fn atlantis_with_details() -> Value {
+    json!({"alpha2": "XA", "alpha3": "XAA", "numeric": "901", "name": "Atlantis",
+        "currencies": ["EUR"], "timezones": ["Atlantic/Azores"],
+        "capitals": ["Poseidonis"], "region": "europe", "subregion": "Sunken Europe",
+        "languages": [{"code": "GRC", "name": "Ancient Greek"}, {"code": "por", "name": "Portuguese"}],
+        "calling_codes": ["+999", "+1-876"], "tlds": [".XA"],
+        "latlng": {"lat": 37.0, "lng": -25.5}, "area_km2": 1234.5, "landlocked": false,
+        "borders": ["prt", "ESP"], "independent": true, "un_member": false,
+        "demonyms": {"eng": {"f": "Atlantean", "m": "Atlantean"}},
+        "native_names": {"grc": {"common": "Ἀτλαντίς", "official": "Ἀτλαντὶς νῆσος"}},
+        "alt_spellings": ["Atlantida"],
+        "translations": {"deu": {"common": "Atlantis", "official": "Atlantis"}},
+        "flag_emoji": "ignored"})
+}
+
+async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: &Value) -> (u16, Value) {
+    let res = app
+        .http
+        .request(method, format!("{}/api/v1{path}", app.api))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn pointers(problem: &Value) -> Vec<String> {
+    let mut p: Vec<String> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap_or("").to_string())
+        .collect();
+    p.sort();
+    p
+}
+
+async fn writes_take_details_checked_and_normalised(app: &TestApp, _: &TestDb) {
+    let mut bad = atlantis_with_details();
+    bad["region"] = json!("Atlantic");
+    bad["latlng"] = json!({"lat": 91.0, "lng": -181.0});
+    bad["area_km2"] = json!(-1.0);
+    bad["calling_codes"] = json!(["+351", "00351"]);
+    bad["tlds"] = json!(["xa"]);
+    bad["languages"] = json!([{"code": "pt", "name": "Portuguese"}]);
+    bad["borders"] = json!(["ES"]);
+    bad["translations"] = json!({"deu": {"common": "", "official": "x"}});
+    bad["capitals"] = json!(vec!["C"; 11]);
+    let (status, problem) = send(app, reqwest::Method::POST, "/countries", &bad).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(
+        pointers(&problem),
+        [
+            "/area_km2",
+            "/borders/0",
+            "/calling_codes/1",
+            "/capitals",
+            "/languages/0/code",
+            "/latlng/lat",
+            "/latlng/lng",
+            "/region",
+            "/tlds/0",
+            "/translations/deu/common",
+        ],
+        "every bad field named: {problem}"
+    );
+    assert_eq!(
+        get_json(app, "/countries/XA").await.0,
+        404,
+        "nothing written"
+    );
+
+    let mut unknown = atlantis_with_details();
+    unknown["borders"] = json!(["ESP", "QQQ"]);
+    let (status, problem) = send(app, reqwest::Method::POST, "/countries", &unknown).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(pointers(&problem), ["/borders"], "{problem}");
+
+    let (status, created) = send(
+        app,
+        reqwest::Method::POST,
+        "/countries",
+        &atlantis_with_details(),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let (_, xa) = get_json(app, "/countries/xaa").await;
+    assert_eq!(xa, created, "what POST answered is what GET reads");
+    assert_eq!(xa["region"], "Europe");
+    assert_eq!(xa["borders"], json!(["ESP", "PRT"]));
+    assert_eq!(xa["calling_codes"], json!(["+1-876", "+999"]));
+    assert_eq!(xa["tlds"], json!([".xa"]));
+    assert_eq!(
+        xa["languages"][0],
+        json!({"code": "grc", "name": "Ancient Greek"})
+    );
+    assert_eq!(xa["native_names"]["grc"]["common"], "Ἀτλαντίς");
+    assert_eq!(xa["latlng"], json!({"lat": 37.0, "lng": -25.5}));
+    assert_eq!(xa["area_km2"], 1234.5);
+    assert_eq!(
+        (xa["independent"].clone(), xa["un_member"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(
+        xa["flag_emoji"], "\u{1F1FD}\u{1F1E6}",
+        "derived, the body's ignored"
+    );
+
+    // A GET body goes back as it is; then PUT without details clears them, as it
+    // clears an absent official_name or currency list.
+    let (status, put) = send(app, reqwest::Method::PUT, "/countries/XA", &xa).await;
+    assert_eq!((status, &put), (200, &xa), "round trip");
+    let plain = json!({"alpha2": "XA", "alpha3": "XAA", "numeric": "901", "name": "Atlantis"});
+    let (status, put) = send(app, reqwest::Method::PUT, "/countries/XA", &plain).await;
+    assert_eq!(status, 200, "{put}");
+    let (_, xa) = get_json(app, "/countries/XA").await;
+    assert_eq!(
+        (xa["capitals"].clone(), xa["region"].clone()),
+        (json!([]), Value::Null)
+    );
+    assert_eq!(
+        (xa["latlng"].clone(), xa["translations"].clone()),
+        (Value::Null, json!({}))
+    );
+}
+db_test!(
+    country_detail_writes,
+    writes_take_details_checked_and_normalised
+);
+
+async fn wait_job(app: &TestApp, location: &str) -> Value {
+    for _ in 0..600 {
+        let job: Value = app.get(location).await.json().await.unwrap();
+        if !matches!(job["status"].as_str(), Some("queued" | "running")) {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("import never finished");
+}
+
+async fn import(app: &TestApp, body: String, content_type: &str, query: &str) -> Value {
+    let res = app
+        .http
+        .post(format!("{}/api/v1/imports{query}", app.api))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    wait_job(app, res.headers()["location"].to_str().unwrap()).await
+}
+
+async fn imports_carry_details_in_json_and_csv(app: &TestApp, _: &TestDb) {
+    // Borders may name a country of the same batch (XB borders XAA).
+    let mut xa = atlantis_with_details();
+    xa.as_object_mut().unwrap().remove("flag_emoji");
+    let xb = json!({"alpha2": "XB", "alpha3": "XBB", "numeric": "902", "name": "Lemuria",
+        "borders": ["XAA"], "translations": {"fra": {"common": "Lémurie", "official": "Lémurie"}}});
+    let body = json!({"countries": [xb, xa]}).to_string();
+    let job = import(app, body, "application/json", "").await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let (_, got) = get_json(app, "/countries/XB").await;
+    assert_eq!(got["borders"], json!(["XAA"]));
+    assert_eq!(got["translations"]["fra"]["common"], "Lémurie");
+    let (_, got) = get_json(app, "/countries/XA").await;
+    assert_eq!(got["capitals"], json!(["Poseidonis"]));
+
+    let csv = "alpha2,alpha3,numeric,name,capitals,region,languages,calling_codes,tlds,latitude,longitude,area_km2,landlocked,borders,independent,un_member,alt_spellings\n\
+        XC,XCC,903,Cibola,Hawikuh;Old Cibola,Americas,zun=Zuni,+1-505,.xc,35.1,-108.8,50,true,USA;XAA,false,,Seven Cities\n";
+    let job = import(app, csv.into(), "text/csv", "?kind=countries").await;
+    assert_eq!(job["status"], "succeeded", "{job}");
+    let (_, xc) = get_json(app, "/countries/XC").await;
+    assert_eq!(xc["capitals"], json!(["Hawikuh", "Old Cibola"]));
+    assert_eq!(xc["languages"], json!([{"code": "zun", "name": "Zuni"}]));
+    assert_eq!(xc["borders"], json!(["USA", "XAA"]));
+    assert_eq!(xc["latlng"], json!({"lat": 35.1, "lng": -108.8}));
+    assert_eq!(
+        (xc["landlocked"].clone(), xc["un_member"].clone()),
+        (json!(true), Value::Null)
+    );
+
+    // A bad detail fails its row; an unknown border fails the batch; nothing lands.
+    let csv = "alpha2,alpha3,numeric,name,region,borders\nXD,XDD,904,El Dorado,Atlantis,\nXE,XEE,905,Quivira,Americas,QQQ\n";
+    let job = import(app, csv.into(), "text/csv", "?kind=countries").await;
+    assert_eq!(job["status"], "failed", "{job}");
+    let errors = job["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["row"] == 1 && e["pointer"] == "/region"),
+        "{job}"
+    );
+    let csv = "alpha2,alpha3,numeric,name,borders\nXE,XEE,905,Quivira,QQQ\n";
+    let job = import(app, csv.into(), "text/csv", "?kind=countries").await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["errors"][0]["pointer"], "/borders", "{job}");
+    assert_eq!(
+        get_json(app, "/countries/XE").await.0,
+        404,
+        "nothing written"
+    );
+}
+db_test!(
+    country_detail_imports,
+    imports_carry_details_in_json_and_csv
+);
