@@ -192,7 +192,7 @@ pub struct CountryInput {
     /// Read-only: derived from `alpha2`. Accepted and ignored, so a body from
     /// `GET` can be sent back.
     #[serde(default)]
-    #[schema(example = "🇵🇹", max_length = 16)]
+    #[schema(example = "🇵🇹")]
     pub flag_emoji: Option<String>,
 }
 

@@ -153,56 +153,28 @@ impl Details {
     /// left out (and `v` is then not empty). `alpha3` is the country's own code, which
     /// cannot be among its borders.
     pub fn check(self, v: &mut Violations, alpha3: &str) -> Self {
-        let capitals = list(v, "/capitals", &self.capitals, MAX_CAPITALS, |s| {
-            Name::parse(s, 100).map(Name::into_string)
-        });
-        let region = self
-            .region
-            .map(|r| v.pointer("/region", region(&r)))
-            .flatten();
-        let subregion = (self.subregion)
-            .map(|s| v.pointer("/subregion", Name::parse(&s, 100).map(Name::into_string)))
-            .flatten();
-        let calling: BTreeSet<String> = list(
-            v,
-            "/calling_codes",
-            &self.calling_codes,
-            MAX_CALLING_CODES,
-            calling_code,
-        )
-        .into_iter()
-        .collect();
-        let mut tlds = list(v, "/tlds", &self.tlds, MAX_TLDS, tld);
-        dedup_keep_first(&mut tlds);
-        let borders: BTreeSet<String> = list(v, "/borders", &self.borders, MAX_BORDERS, |b| {
-            let code = Alpha3::parse(b)?.into_string();
-            if code == alpha3 {
-                return Err("a country does not border itself".into());
-            }
-            Ok(code)
-        })
-        .into_iter()
-        .collect();
-        let alt_spellings = list(
-            v,
-            "/alt_spellings",
-            &self.alt_spellings,
-            MAX_ALT_SPELLINGS,
-            |s| Name::parse(s, 200).map(Name::into_string),
-        );
         Self {
-            capitals,
-            region,
-            subregion,
+            capitals: list(v, "/capitals", &self.capitals, MAX_CAPITALS, |s| {
+                Name::parse(s, 100).map(Name::into_string)
+            }),
+            region: (self.region).and_then(|r| v.pointer("/region", region(&r))),
+            subregion: (self.subregion)
+                .and_then(|s| v.pointer("/subregion", Name::parse(&s, 100).map(Name::into_string))),
             languages: languages(v, self.languages),
-            calling_codes: calling.into_iter().collect(),
-            tlds,
+            calling_codes: sorted(list(
+                v,
+                "/calling_codes",
+                &self.calling_codes,
+                MAX_CALLING_CODES,
+                calling_code,
+            )),
+            tlds: first_of_each(list(v, "/tlds", &self.tlds, MAX_TLDS, tld)),
             latlng: self.latlng.filter(|p| check_latlng(v, *p)),
-            area_km2: (self.area_km2)
-                .map(|a| v.pointer("/area_km2", area(a)))
-                .flatten(),
+            area_km2: (self.area_km2).and_then(|a| v.pointer("/area_km2", area(a))),
             landlocked: self.landlocked,
-            borders: borders.into_iter().collect(),
+            borders: sorted(list(v, "/borders", &self.borders, MAX_BORDERS, |b| {
+                border(b, alpha3)
+            })),
             independent: self.independent,
             un_member: self.un_member,
             demonyms: by_language(v, "/demonyms", self.demonyms, MAX_LANGUAGES, demonym),
@@ -213,7 +185,13 @@ impl Details {
                 MAX_LANGUAGES,
                 local_name,
             ),
-            alt_spellings,
+            alt_spellings: list(
+                v,
+                "/alt_spellings",
+                &self.alt_spellings,
+                MAX_ALT_SPELLINGS,
+                |s| Name::parse(s, 200).map(Name::into_string),
+            ),
             translations: by_language(
                 v,
                 "/translations",
@@ -242,9 +220,26 @@ fn list<T>(
         .collect()
 }
 
-fn dedup_keep_first(items: &mut Vec<String>) {
+/// Sorted, each once.
+fn sorted(items: Vec<String>) -> Vec<String> {
+    let set: BTreeSet<String> = items.into_iter().collect();
+    set.into_iter().collect()
+}
+
+/// In the given order, each once (its first place).
+fn first_of_each(mut items: Vec<String>) -> Vec<String> {
     let mut seen = BTreeSet::new();
     items.retain(|t| seen.insert(t.clone()));
+    items
+}
+
+/// An alpha-3 code, upper-cased, that is not `own`.
+fn border(value: &str, own: &str) -> Result<String, String> {
+    let code = Alpha3::parse(value)?.into_string();
+    if code == own {
+        return Err("a country does not border itself".into());
+    }
+    Ok(code)
 }
 
 /// One of [`REGIONS`], in any case; the canonical spelling.
