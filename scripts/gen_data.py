@@ -502,9 +502,21 @@ def _calling_codes(idd: dict) -> list[str]:
     return sorted(set(codes))
 
 
+def _trimmed(v):
+    """Strings stripped of surrounding whitespace, all the way down (as atlas trims
+    what a write gives it, so GET and PUT agree)."""
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, list):
+        return [_trimmed(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _trimmed(x) for k, x in v.items()}
+    return v
+
+
 def load_details(wc_dir: Path, countries: list[dict]) -> tuple[dict[str, dict], list[str]]:
     """alpha2 -> detail fields; plus the mismatches between the two sources."""
-    raw = json.loads((wc_dir / "countries.json").read_text(encoding="utf-8"))
+    raw = _trimmed(json.loads((wc_dir / "countries.json").read_text(encoding="utf-8")))
     iso = {c["alpha2"]: c for c in countries}
     iso_a3 = {c["alpha3"] for c in countries}
     notes, out = [], {}
@@ -523,6 +535,9 @@ def load_details(wc_dir: Path, countries: list[dict]) -> tuple[dict[str, dict], 
         if area is not None and area < 0:
             notes.append(f"{a2}: area {area} (unknown in world-countries) stored as null")
             area = None
+        empty_demonyms = sorted(k for k, d in (r.get("demonyms") or {}).items() if not (d["f"] and d["m"]))
+        if empty_demonyms:
+            notes.append(f"{a2}: empty demonyms dropped ({', '.join(empty_demonyms)})")
         dropped = sorted(b for b in r.get("borders", []) if b not in iso_a3)
         if dropped:
             notes.append(f"{a2}: borders not in ISO 3166-1 dropped: {', '.join(dropped)}")
@@ -539,7 +554,8 @@ def load_details(wc_dir: Path, countries: list[dict]) -> tuple[dict[str, dict], 
             "borders": sorted(b for b in r.get("borders", []) if b in iso_a3),
             "independent": r.get("independent"),
             "un_member": r.get("unMember"),
-            "demonyms": {k: {"f": v["f"], "m": v["m"]} for k, v in sorted((r.get("demonyms") or {}).items())},
+            "demonyms": {k: {"f": v["f"], "m": v["m"]} for k, v in sorted((r.get("demonyms") or {}).items())
+                         if k not in empty_demonyms},
             "native_names": _names(r["name"].get("native") or {}),
             "alt_spellings": list(r.get("altSpellings") or []),
             "translations": _names(r.get("translations") or {}),
@@ -953,7 +969,8 @@ Generated with Unicode {v['unicode']} tables (Python's `unicodedata`).
   `capitals`; `idd` root + each suffix → `calling_codes`, the root alone when there are more
   than {MAX_IDD_SUFFIXES} suffixes (area codes: US, CA → `+1`); right-to-left TLDs written with
   the dot last moved to the front; empty region/subregion → null; `latlng` → `{{lat, lng}}`;
-  `area` → `area_km2`; borders not in ISO 3166-1 dropped; maps sorted by language code.
+  `area` → `area_km2`; borders not in ISO 3166-1 dropped; maps sorted by language code;
+  surrounding whitespace trimmed from every string (atlas trims what writes give it).
   `flag_emoji` is not stored: atlas derives it from the alpha-2 code (regional indicators).
   Mismatches between the two sources:
 {bullet(detail_notes)}

@@ -23,6 +23,7 @@ use crate::store::Db;
     ),
     tags(
         (name = "countries", description = "ISO 3166-1 countries; details from world-countries (ODbL-1.0)"),
+        (name = "subdivisions", description = "ISO 3166-2 subdivisions (Debian iso-codes, LGPL-2.1-or-later)"),
         (name = "currencies", description = "ISO 4217 currencies"),
         (name = "timezones", description = "IANA zones (tzdata compiled into the binary; its version is in every answer): the zone list, current local time per zone and per country with the previous and next offset transitions, and conversions across DST gaps and overlaps"),
         (name = "places", description = "Local time by place name or coordinates. Place data © GeoNames (geonames.org), CC BY 4.0. Zone boundaries: timezone-boundary-builder (OpenStreetMap data, ODbL) via tzf-rs"),
@@ -259,7 +260,7 @@ pub fn router(state: AppState, build: podkit::BuildInfo) -> Router {
 }
 
 fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
-    use routes::{countries, currencies, flags, imports, places, time, timezones};
+    use routes::{countries, currencies, flags, imports, places, subdivisions, time, timezones};
     let cc = &cfg.cache_control;
     let mut v1 = OpenApiRouter::new();
     if cfg.countries {
@@ -269,7 +270,9 @@ fn api_router(cfg: &ApiConfig) -> OpenApiRouter<AppState> {
                 countries::get,
                 countries::replace,
                 countries::delete
-            ));
+            ))
+            .routes(routes!(subdivisions::list))
+            .routes(routes!(subdivisions::get));
         v1 = v1.merge(cached(group, &cc.countries));
     }
     if cfg.currencies {

@@ -30,10 +30,11 @@ pub async fn follow(
         return;
     }
     if let Some(snap) = catalog.snapshot() {
-        let (countries, currencies) = snap.counts();
+        let c = snap.counts();
         tracing::info!(
-            countries,
-            currencies,
+            countries = c.countries,
+            currencies = c.currencies,
+            subdivisions = c.subdivisions,
             load_ms = t.elapsed().as_millis() as u64,
             "catalog snapshot loaded; reference reads are served from memory"
         );

@@ -1,4 +1,4 @@
-//! Reference data served from memory: countries and currencies live in an
+//! Reference data served from memory: countries, currencies and subdivisions live in an
 //! immutable [`Snapshot`] that reads share without touching the database.
 //!
 //! - A write on this replica refreshes the snapshot before it answers (a client
@@ -21,7 +21,7 @@ use std::time::Instant;
 use arc_swap::ArcSwapOption;
 
 pub use follow::follow;
-pub use snapshot::{Encoded, Snapshot};
+pub use snapshot::{Counts, Encoded, Snapshot};
 
 use crate::store::{self, Db, DbError};
 
@@ -132,13 +132,18 @@ async fn reload(inner: &Inner) -> Result<(), DbError> {
     match store::catalog::load(&inner.db).await {
         Ok(all) => {
             let snap = Snapshot::build(all);
-            let (countries, currencies) = snap.counts();
+            let Counts {
+                countries,
+                currencies,
+                subdivisions,
+            } = snap.counts();
             inner.current.store(Some(Arc::new(snap)));
             *lock(&inner.read_at) = Some(t);
             inner.covered.store(covers, Ordering::SeqCst);
             tracing::debug!(
                 countries,
                 currencies,
+                subdivisions,
                 load_ms = t.elapsed().as_millis() as u64,
                 "catalog snapshot refreshed"
             );
@@ -163,13 +168,14 @@ fn register(m: &podkit::Metrics, inner: &Arc<Inner>) -> anyhow::Result<()> {
         "Entities in the in-memory catalog snapshot, by kind (0: no snapshot, reads go to the database).",
         "kind",
         move || {
-            let (countries, currencies) = weak
+            let c = weak
                 .upgrade()
                 .and_then(|i| i.current.load_full())
-                .map_or((0, 0), |s| s.counts());
+                .map_or_else(Counts::default, |s| s.counts());
             vec![
-                ("countries".into(), countries as f64),
-                ("currencies".into(), currencies as f64),
+                ("countries".into(), c.countries as f64),
+                ("currencies".into(), c.currencies as f64),
+                ("subdivisions".into(), c.subdivisions as f64),
             ]
         },
     )?;

@@ -9,7 +9,8 @@
 //! - [`errors`]: [`FieldError`] (where and what), [`Violations`] (collects them),
 //!   [`RowError`] (imports).
 //! - [`country`], [`currency`], [`import`]: the resources and their input bodies;
-//!   [`details`]: a country's descriptive data and flag emoji.
+//!   [`details`]: a country's descriptive data and flag emoji; [`subdivision`]:
+//!   ISO 3166-2 subdivisions.
 
 pub mod codes;
 pub mod country;
@@ -20,6 +21,7 @@ pub mod etag;
 pub mod geo;
 pub mod import;
 pub mod paging;
+pub mod subdivision;
 pub mod text;
 pub mod zone;
 

@@ -271,6 +271,56 @@ pub const COUNTRY_SHAPE: Shape = Shape::Object(&[
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::snapshot::tests::snap;
+
+    fn list(filter: CountryFilter, sort: &str, after: Option<&str>, limit: u32) -> CountryList {
+        CountryList {
+            filter,
+            order: Order::parse(Some(sort)).unwrap(),
+            fields: None,
+            after: after.map(|a| Cursor::parse(a).unwrap()),
+            limit: PageLimit::parse(Some(limit), 50, 250).unwrap(),
+            echo: Vec::new(),
+        }
+    }
+
+    fn codes(p: &Paged<'_, Encoded<Country>>) -> Vec<String> {
+        p.items.iter().map(|e| e.value.alpha2.clone()).collect()
+    }
+
+    #[test]
+    fn pages_count_every_match_and_point_past_the_last_item() {
+        let s = snap();
+        let p = list(CountryFilter::default(), "", None, 2).select(s.countries().iter());
+        assert_eq!((codes(&p), p.total), (vec!["AX".into(), "CH".into()], 4));
+        let next = p.next.unwrap().encode();
+        assert_eq!(next, "CH");
+        let p = list(CountryFilter::default(), "", Some(&next), 2).select(s.countries().iter());
+        assert_eq!(
+            (codes(&p), p.total, p.next),
+            (vec!["PT".into(), "US".into()], 4, None)
+        );
+        let eur = CountryFilter {
+            currency: Some(CurrencyCode::parse("EUR").unwrap()),
+            ..CountryFilter::default()
+        };
+        let p = list(eur, "-name", None, 50).select(s.countries().iter());
+        assert_eq!(codes(&p), ["PT", "AX"]);
+    }
+
+    #[test]
+    fn search_folds_case_and_accents_and_is_literal() {
+        let s = snap();
+        let q = |t: &str| CountryFilter {
+            q: Some(fold(t)),
+            ..CountryFilter::default()
+        };
+        let found = |t: &str| codes(&list(q(t), "", None, 50).select(s.countries().iter()));
+        assert_eq!(found("ÅLAND"), ["AX"]);
+        assert_eq!(found("aland"), ["AX"]);
+        assert_eq!(found("united st"), ["US"]);
+        assert!(found("%").is_empty());
+    }
 
     #[test]
     fn the_shape_names_every_field_a_country_has() {

@@ -10,6 +10,7 @@ pub mod home;
 pub mod imports;
 pub mod lists;
 pub mod places;
+pub mod subdivisions;
 pub mod time;
 pub mod timezones;
 
@@ -54,7 +55,7 @@ impl std::ops::Deref for AppState {
 pub struct Services {
     /// The database.
     pub db: Db,
-    /// Countries and currencies in memory (off: reads query `db`).
+    /// Countries, currencies and subdivisions in memory (off: reads query `db`).
     pub catalog: crate::catalog::Catalog,
     /// The effective config.
     pub config: Arc<Config>,
@@ -88,7 +89,7 @@ pub struct ProblemDoc {
 }
 
 /// Page size when `limit` is absent (capped at `api.max_page_size`).
-const DEFAULT_PAGE_SIZE: u32 = 50;
+pub(crate) const DEFAULT_PAGE_SIZE: u32 = 50;
 
 /// Check `limit` and `cursor`, the keyset paging parameters every list shares.
 fn paging(

@@ -1,11 +1,13 @@
-//! The whole reference catalog (countries with their links, currencies) in one
-//! read, for the in-memory snapshot; and the PostgreSQL channel that tells other
-//! replicas it changed.
+//! The whole reference catalog (countries with their links, currencies,
+//! subdivisions) in one read, for the in-memory snapshot; and the PostgreSQL
+//! channel that tells other replicas it changed.
 
 use super::countries::{self, CountryRow};
+use super::subdivisions::{self, SubdivisionRow};
 use super::{Backend, Db, DbError, Versioned};
 use crate::domain::country::Country;
 use crate::domain::currency::Currency;
+use crate::domain::subdivision::Subdivision;
 
 /// The channel writes announce themselves on (PostgreSQL `LISTEN/NOTIFY`).
 pub const CHANNEL: &str = "atlas_catalog";
@@ -18,6 +20,8 @@ pub struct Everything {
     pub countries: Vec<Country>,
     /// Currencies.
     pub currencies: Vec<Currency>,
+    /// Subdivisions (code order).
+    pub subdivisions: Vec<Subdivision>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -39,6 +43,9 @@ pub async fn load(db: &Db) -> Result<Everything, DbError> {
         let mut tx = db.pool().begin().await?;
         let countries: Vec<CountryRow> = sqlx::query_as(countries::ALL).fetch_all(&mut *tx).await?;
         let currencies: Vec<CurrencyRow> = sqlx::query_as(CURRENCIES).fetch_all(&mut *tx).await?;
+        let subdivisions: Vec<SubdivisionRow> = sqlx::query_as(subdivisions::ALL)
+            .fetch_all(&mut *tx)
+            .await?;
         tx.commit().await?;
         let countries = countries
             .into_iter()
@@ -48,6 +55,7 @@ pub async fn load(db: &Db) -> Result<Everything, DbError> {
         Ok(Everything {
             countries,
             currencies,
+            subdivisions: subdivisions.into_iter().map(Subdivision::from).collect(),
         })
     })
     .await

@@ -213,12 +213,27 @@ async fn dangling(
     Ok(errors)
 }
 
+/// Borders that name no country, per row (run after the batch's countries are
+/// written, in the same transaction).
+async fn unknown_borders(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    countries: &[Country],
+) -> Result<Vec<RowError>, sqlx::Error> {
+    let mut errors = Vec::new();
+    for (i, c) in countries.iter().enumerate() {
+        for e in countries::unknown_borders(tx, c).await? {
+            errors.push(RowError::new("countries", i + 1, e));
+        }
+    }
+    Ok(errors)
+}
+
 /// Write validated rows in one transaction: currencies first (so countries may use
 /// them), each created or replaced by key; then countries with their links.
 /// `progress` is told how many rows are written.
 ///
 /// # Errors
-/// Conflicting rows or unknown currency references (nothing written), or database
+/// Conflicting rows, unknown currency or border references (nothing written), or database
 /// failures.
 pub async fn import_rows(
     db: &Db,
@@ -253,6 +268,11 @@ pub async fn import_rows(
                 countries::upsert(tx, c).await?;
                 done += 1;
                 progress(done);
+            }
+            // Borders may name countries of the same batch: checked once all are in.
+            let errors = unknown_borders(tx, &countries).await?;
+            if !errors.is_empty() {
+                return Err(WriteError::Rows(errors));
             }
             Ok(())
         })

@@ -8,7 +8,7 @@
 //!   kinds, and the compatibility window readiness holds to.
 //! - [`url`]: `database.url`, validated when the config loads; [`probe`](mod@probe): one direct
 //!   connection at start-up that says why it failed, in words from [`diagnosis`].
-//! - [`countries`], [`currencies`], [`imports`], [`places`]: the queries, one
+//! - [`countries`], [`currencies`], [`subdivisions`], [`imports`], [`places`]: the queries, one
 //!   module per table group.
 //!
 //! SQL is static text with `$n` placeholders (SQLite reads them too) and bound
@@ -32,6 +32,7 @@ pub mod imports;
 pub mod places;
 pub mod probe;
 pub mod schema;
+pub mod subdivisions;
 pub mod url;
 mod warm;
 

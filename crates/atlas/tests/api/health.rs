@@ -112,7 +112,9 @@ async fn a_database_outage_keeps_the_pod_ready_and_only_database_calls_answer_50
     let (app, mut proxy, _db) = app_behind_proxy(&[]).await;
     proxy.set_up(false).await;
 
-    let res = app.get("/api/v1/countries/PT").await;
+    let res = app
+        .get_until("/api/v1/countries/PT", 503, Duration::from_secs(5))
+        .await;
     assert_eq!(res.status(), 503, "a call that needs the database");
     assert_eq!(res.headers()["retry-after"], "5");
     for path in [

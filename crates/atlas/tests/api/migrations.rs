@@ -219,7 +219,9 @@ async fn a_database_outage_is_503_with_retry_after_and_recovers_by_itself() {
     assert_eq!(app.get("/api/v1/countries/PT").await.status(), 200);
 
     proxy.set_up(false);
-    let res = app.get("/api/v1/countries/PT").await;
+    let res = app
+        .get_until("/api/v1/countries/PT", 503, Duration::from_secs(5))
+        .await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "5");
     assert_eq!(res.headers()["content-type"], "application/problem+json");

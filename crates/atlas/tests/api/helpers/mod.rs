@@ -45,6 +45,21 @@ impl Endpoints {
             .unwrap()
     }
 
+    /// GET `path` until it answers `status` (bounded by `within`), for reads that
+    /// change only once the service notices something: with the catalog cache on,
+    /// a country is served from memory until the listener sees the database go and
+    /// the refresh that follows fails and drops the snapshot.
+    pub async fn get_until(&self, path: &str, status: u16, within: Duration) -> reqwest::Response {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let res = self.get(path).await;
+            if res.status().as_u16() == status || std::time::Instant::now() >= deadline {
+                return res;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.admin))
