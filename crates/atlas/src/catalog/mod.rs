@@ -12,7 +12,7 @@
 //! - `api.cache: false` turns all of it off: every read is a query.
 
 mod follow;
-mod snapshot;
+pub(crate) mod snapshot;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

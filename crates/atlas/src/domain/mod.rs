@@ -5,7 +5,7 @@
 //! - [`codes`]: ISO codes ([`Alpha2`], [`Alpha3`], [`CountryRef`], [`CurrencyCode`],
 //!   [`NumericCode`]).
 //! - [`text`]: [`Name`] and [`SearchTerm`]; [`zone`]: [`ZoneName`].
-//! - [`paging`]: [`PageLimit`] and [`Cursor`]; [`geo`]: [`Latitude`], [`Longitude`].
+//! - [`paging`]: [`PageLimit`]; [`geo`]: [`Latitude`], [`Longitude`].
 //! - [`errors`]: [`FieldError`] (where and what), [`Violations`] (collects them),
 //!   [`RowError`] (imports).
 //! - [`country`], [`currency`], [`import`]: the resources and their input bodies;
@@ -28,6 +28,6 @@ pub mod zone;
 pub use codes::{Alpha2, Alpha3, CountryRef, CurrencyCode, NumericCode};
 pub use errors::{FieldError, Location, RowError, Violations};
 pub use geo::{Latitude, Longitude};
-pub use paging::{Cursor, PageLimit};
+pub use paging::PageLimit;
 pub use text::{fold, Name, SearchTerm, SearchText};
 pub use zone::{DateTimeInput, UtcOffset, ZoneCursor, ZoneName};

@@ -28,30 +28,6 @@ impl PageLimit {
     }
 }
 
-/// Where the next page starts: the key of the last item seen, which for every list
-/// of this API is a resource code (1 to 3 letters).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor(String);
-
-impl Cursor {
-    /// Parse a `next_cursor` value.
-    ///
-    /// # Errors
-    /// A value no page could have produced.
-    pub fn parse(value: &str) -> Result<Self, String> {
-        if !value.is_empty() && value.len() <= 3 && value.bytes().all(|b| b.is_ascii_alphabetic()) {
-            Ok(Self(value.to_ascii_uppercase()))
-        } else {
-            Err(format!("{value:?} is not a cursor from this API"))
-        }
-    }
-
-    /// The key to start after.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,21 +47,6 @@ mod tests {
                 .ok()
                 .map(PageLimit::get);
             assert_eq!(got, want, "case {value:?} default {default} max {max}");
-        }
-    }
-
-    #[test]
-    fn cursors_are_short_codes() {
-        let cases = [
-            ("pt", Some("PT")),
-            ("EUR", Some("EUR")),
-            ("", None),
-            ("**", None),
-            ("ABCD", None),
-        ];
-        for (input, want) in cases {
-            let got = Cursor::parse(input).ok();
-            assert_eq!(got.as_ref().map(Cursor::as_str), want, "case {input:?}");
         }
     }
 }

@@ -42,9 +42,9 @@ fn pgbench_get_country_is_the_statement_atlas_runs() {
 }
 
 #[test]
-fn pgbench_list_countries_is_the_statement_atlas_runs() {
-    let script = include_str!("../../../../bench/pgbench/list_countries.sql");
-    assert_eq!(as_statement(script), normalise(countries::LIST));
+fn pgbench_all_countries_is_the_statement_atlas_runs() {
+    let script = include_str!("../../../../bench/pgbench/all_countries.sql");
+    assert_eq!(as_statement(script), normalise(countries::ALL));
 }
 
 #[test]

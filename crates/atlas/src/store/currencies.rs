@@ -1,22 +1,10 @@
 //! Currencies.
 
-use sqlx::{Any, FromRow, Row, Transaction};
+use sqlx::{Any, Transaction};
 
-use super::{countries, write, Db, DbError, Page, Versioned, WriteError};
-use crate::domain::country::Country;
+use super::{write, Db, DbError, Versioned, WriteError};
 use crate::domain::currency::Currency;
-use crate::domain::{CurrencyCode, Cursor, FieldError, PageLimit, SearchTerm};
-
-/// Filters for `GET /currencies`.
-#[derive(Debug)]
-pub struct CurrencyFilter {
-    /// Case-insensitive substring of the name.
-    pub q: Option<SearchTerm>,
-    /// Start after this code.
-    pub after: Option<Cursor>,
-    /// Page size.
-    pub limit: PageLimit,
-}
+use crate::domain::{CurrencyCode, FieldError};
 
 /// A row of `currencies`.
 #[derive(Debug, sqlx::FromRow)]
@@ -50,57 +38,8 @@ macro_rules! columns {
     };
 }
 
-/// `GET /currencies` in one statement: the total over every page and the page.
-/// `$1`: a `LIKE` pattern or NULL; `$2`: the cursor or NULL; `$3`: the page size
-/// plus one. As in `countries::LIST`, the total is a one-row sub-select joined to
-/// the page, so an empty page still yields the total (with NULL currency columns).
-pub const LIST: &str = "WITH matching AS (SELECT code FROM currencies \
-     WHERE ($1 IS NULL OR lower(name) LIKE $1 ESCAPE '\\')), \
-     page AS (SELECT code FROM matching WHERE ($2 IS NULL OR code > $2) ORDER BY code LIMIT $3) \
-     SELECT t.total, c.code, c.numeric_code, c.name, \
-     CAST(c.minor_units AS BIGINT) AS minor_units, c.version \
-     FROM (SELECT COUNT(*) AS total FROM matching) t \
-     LEFT JOIN page p ON true LEFT JOIN currencies c ON c.code = p.code ORDER BY c.code";
 /// `GET /currencies/{code}`.
 pub const BY_CODE: &str = concat!(columns!(), "WHERE code = $1");
-
-/// `GET /currencies`.
-///
-/// # Errors
-/// Database failures.
-pub async fn list(db: &Db, f: &CurrencyFilter) -> Result<Page<Currency>, DbError> {
-    let (after, limit) = (f.after.as_ref(), f.limit);
-    let pattern = f.q.as_ref().map(SearchTerm::like_pattern);
-    db.run("currencies.list", async {
-        let mut conn = db.lease().await?;
-        let rows = sqlx::query(LIST)
-            .bind(pattern.as_deref())
-            .bind(after.map(Cursor::as_str))
-            .bind(i64::from(limit.get()) + 1)
-            .fetch_all(&mut *conn)
-            .await?;
-        conn.release();
-        // The statement always yields a row (see `LIST`); none would be a bug.
-        let total: i64 = match rows.first() {
-            Some(r) => r.try_get("total")?,
-            None => return Err(sqlx::Error::RowNotFound),
-        };
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let code: Option<&str> = r.try_get("code")?;
-            if code.is_some() {
-                items.push(Versioned::from(CurrencyRow::from_row(r)?).value);
-            }
-        }
-        Ok(Page::from_rows(
-            items,
-            total,
-            limit.as_usize(),
-            |c: &Currency| &c.code,
-        ))
-    })
-    .await
-}
 
 async fn find<'e, E>(exec: E, code: &str) -> Result<Option<Versioned<Currency>>, sqlx::Error>
 where
@@ -121,24 +60,6 @@ pub async fn get(db: &Db, code: &CurrencyCode) -> Result<Option<Versioned<Curren
     db.run("currencies.get", async {
         let mut conn = db.lease().await?;
         let found = find(&mut *conn, code.as_str()).await?;
-        conn.release();
-        Ok(found)
-    })
-    .await
-}
-
-/// `GET /currencies/{code}/countries`: `None` when the currency does not exist.
-/// One statement (`countries::USING_CURRENCY`).
-///
-/// # Errors
-/// Database failures.
-pub async fn countries_using(
-    db: &Db,
-    code: &CurrencyCode,
-) -> Result<Option<Vec<Country>>, DbError> {
-    db.run("currencies.countries", async {
-        let mut conn = db.lease().await?;
-        let found = countries::using_currency(&mut *conn, code).await?;
         conn.release();
         Ok(found)
     })

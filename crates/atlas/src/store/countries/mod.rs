@@ -1,44 +1,20 @@
 //! Countries and their links to currencies and zones.
 
 use serde::Serialize;
-use sqlx::any::AnyRow;
-use sqlx::{Any, FromRow, Row, Transaction};
+use sqlx::{Any, Transaction};
 
-use super::{write, Db, DbError, Page, Versioned, WriteError};
+use super::{write, Db, DbError, Versioned, WriteError};
 use crate::domain::country::Country;
-use crate::domain::{CountryRef, CurrencyCode, Cursor, FieldError, PageLimit, SearchTerm};
+use crate::domain::{CountryRef, FieldError};
 
 mod row;
 
 pub(in crate::store) use row::CountryRow;
 
-/// Filters for `GET /countries`.
-#[derive(Debug)]
-pub struct CountryFilter {
-    /// Only countries using this currency.
-    pub currency: Option<CurrencyCode>,
-    /// Case-insensitive substring of the name or official name.
-    pub q: Option<SearchTerm>,
-    /// Start after this alpha-2 code.
-    pub after: Option<Cursor>,
-    /// Page size.
-    pub limit: PageLimit,
-}
-
 /// A list or map as its JSON column stores it.
 fn json_text<T: Serialize>(value: &T) -> String {
     // Invariant: these are strings, numbers and maps with string keys.
     serde_json::to_string(value).unwrap_or_default()
-}
-
-/// A country row from a statement whose country columns may all be NULL (the
-/// outer join of a page that came out empty, or a currency nobody uses).
-fn optional_country(row: &AnyRow) -> Result<Option<Versioned<Country>>, sqlx::Error> {
-    let alpha2: Option<&str> = row.try_get("alpha2")?;
-    if alpha2.is_none() {
-        return Ok(None);
-    }
-    CountryRow::from_row(row)?.try_into().map(Some)
 }
 
 /// The detail columns of a `countries` row named `c`, as [`CountryRow`] reads them.
@@ -77,39 +53,6 @@ pub(super) const ALL: &str = concat!(
     "FROM countries c ORDER BY c.alpha2"
 );
 
-/// `$1`: a currency code or NULL; `$2`: a `LIKE` pattern or NULL.
-macro_rules! filter {
-    () => {
-        "WHERE ($1 IS NULL OR alpha2 IN (SELECT country FROM country_currencies WHERE currency = $1)) \
-         AND ($2 IS NULL OR lower(name) LIKE $2 ESCAPE '\\' \
-              OR lower(coalesce(official_name, '')) LIKE $2 ESCAPE '\\') "
-    };
-}
-
-/// `GET /countries` in one statement: the total over every page and the page
-/// itself. `$3`: the cursor or NULL; `$4`: the page size plus one. The total
-/// comes from a one-row sub-select joined to the page, so an empty page (a cursor
-/// past the end) still yields one row: the total, with NULL country columns. The
-/// links are aggregated per country for the page's countries only, joined by
-/// hash: on PostgreSQL half the time of a correlated sub-select per row.
-pub const LIST: &str = concat!(
-    "WITH matching AS (SELECT alpha2 FROM countries ",
-    filter!(),
-    "), page AS (SELECT alpha2 FROM matching WHERE ($3 IS NULL OR alpha2 > $3) \
-     ORDER BY alpha2 LIMIT $4) \
-     SELECT t.total, c.alpha2, c.alpha3, c.numeric_code, c.name, c.official_name, c.version, \
-     cu.currencies, tz.timezones, ",
-    detail_columns!(),
-    "FROM (SELECT COUNT(*) AS total FROM matching) t \
-     LEFT JOIN page p ON true LEFT JOIN countries c ON c.alpha2 = p.alpha2 \
-     LEFT JOIN (SELECT country, string_agg(currency, ',' ORDER BY currency) AS currencies \
-       FROM country_currencies WHERE country IN (SELECT alpha2 FROM page) GROUP BY country) cu \
-       ON cu.country = c.alpha2 \
-     LEFT JOIN (SELECT country, string_agg(zone, ',' ORDER BY zone) AS timezones \
-       FROM country_timezones WHERE country IN (SELECT alpha2 FROM page) GROUP BY country) tz \
-       ON tz.country = c.alpha2 \
-     ORDER BY c.alpha2"
-);
 /// `GET /countries/{alpha2}`: the row and its links in one statement.
 pub const BY_ALPHA2: &str = concat!(
     "SELECT ",
@@ -122,54 +65,6 @@ pub const BY_ALPHA3: &str = concat!(
     country_columns!(),
     "FROM countries c WHERE c.alpha3 = $1"
 );
-/// `GET /currencies/{code}/countries` in one statement: no row when the currency
-/// does not exist; one row with NULL country columns when no country uses it.
-pub(super) const USING_CURRENCY: &str = concat!(
-    "SELECT cur.code, ",
-    country_columns!(),
-    "FROM currencies cur LEFT JOIN country_currencies cc ON cc.currency = cur.code \
-     LEFT JOIN countries c ON c.alpha2 = cc.country \
-     WHERE cur.code = $1 ORDER BY c.alpha2"
-);
-
-/// `GET /countries`.
-///
-/// # Errors
-/// Database failures.
-pub async fn list(db: &Db, f: &CountryFilter) -> Result<Page<Country>, DbError> {
-    let currency = f.currency.as_ref().map(CurrencyCode::as_str);
-    let pattern = f.q.as_ref().map(SearchTerm::like_pattern);
-    db.run("countries.list", async {
-        let mut conn = db.lease().await?;
-        let rows = sqlx::query(LIST)
-            .bind(currency)
-            .bind(pattern.as_deref())
-            .bind(f.after.as_ref().map(Cursor::as_str))
-            .bind(i64::from(f.limit.get()) + 1)
-            .fetch_all(&mut *conn)
-            .await?;
-        conn.release();
-        // The statement always yields a row (see `LIST`); none would be a bug.
-        let total: i64 = match rows.first() {
-            Some(r) => r.try_get("total")?,
-            None => return Err(sqlx::Error::RowNotFound),
-        };
-        let mut items = Vec::with_capacity(rows.len());
-        for r in &rows {
-            if let Some(c) = optional_country(r)? {
-                items.push(c.value);
-            }
-        }
-        Ok(Page::from_rows(
-            items,
-            total,
-            f.limit.as_usize(),
-            |c: &Country| &c.alpha2,
-        ))
-    })
-    .await
-}
-
 async fn find<'e, E>(exec: E, r: &CountryRef) -> Result<Option<Versioned<Country>>, sqlx::Error>
 where
     E: sqlx::Executor<'e, Database = Any>,
@@ -194,31 +89,6 @@ pub async fn get(db: &Db, r: &CountryRef) -> Result<Option<Versioned<Country>>, 
         Ok(found)
     })
     .await
-}
-
-/// The countries using a currency, in alpha-2 order; `None` when the currency
-/// does not exist. One statement ([`USING_CURRENCY`]).
-pub(super) async fn using_currency<'e, E>(
-    exec: E,
-    code: &CurrencyCode,
-) -> Result<Option<Vec<Country>>, sqlx::Error>
-where
-    E: sqlx::Executor<'e, Database = Any>,
-{
-    let rows = sqlx::query(USING_CURRENCY)
-        .bind(code.as_str())
-        .fetch_all(exec)
-        .await?;
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let mut items = Vec::with_capacity(rows.len());
-    for r in &rows {
-        if let Some(c) = optional_country(r)? {
-            items.push(c.value);
-        }
-    }
-    Ok(Some(items))
 }
 
 /// Currencies of `c` that do not exist, as errors on the body's `/currencies`.
