@@ -37,7 +37,16 @@ pub enum Action {
 /// The database is unreachable (one line: `database host:port: cause`) or a
 /// migration failed (it is rolled back).
 pub async fn run(config: Arc<Config>, action: Action) -> anyhow::Result<()> {
-    let db = Db::connect_lazy(&config.service.database, None)?;
+    let database = &config.service.database;
+    // `status` only reads: it must not create the SQLite file `connect_lazy` would.
+    if matches!(action, Action::Status) && database.url.is_none() && !database.sqlite_path.exists()
+    {
+        anyhow::bail!(
+            "no database at {}: nothing is applied yet ('atlas migrate up', or starting atlas, creates it)",
+            database.sqlite_path.display()
+        );
+    }
+    let db = Db::connect_lazy(database, None)?;
     if let Err(failure) = db.connect_once().await {
         db.close().await;
         return Err(failure.into());
@@ -109,7 +118,12 @@ pub async fn up_with(db: &Db, catalog: &Catalog) -> anyhow::Result<()> {
     let _ = conn.close().await;
     result?;
     let after = db.schema_status_for(catalog).await?;
-    tracing::info!(from = ?before.applied, to = ?after.applied, backend, "migrations applied");
+    tracing::info!(
+        from = before.applied.unwrap_or(0),
+        to = after.applied.unwrap_or(0),
+        backend,
+        "migrations applied"
+    );
     Ok(())
 }
 

@@ -93,6 +93,21 @@ fn config_prints_effective_yaml_with_layers_applied_and_secrets_hidden() {
     assert_eq!(doc["shutdown"]["timeout"], "7s", "env beats file");
     assert_eq!(doc["admin"]["token"], "***");
     assert!(!stdout.contains("s3cret"), "{stdout}");
+    assert_eq!(
+        doc["otel"]["service_name"], "atlas",
+        "the name traces go out under (#16)"
+    );
+
+    env.insert(
+        "OTEL_RESOURCE_ATTRIBUTES".into(),
+        "service.name=geo%20api".into(),
+    );
+    let (_, stdout, _, _) = run(&["config"], &env);
+    let doc: serde_yaml::Value = serde_yaml::from_str(&stdout).unwrap();
+    assert_eq!(
+        doc["otel"]["service_name"], "geo api",
+        "the attribute beats the build"
+    );
 }
 
 #[test]

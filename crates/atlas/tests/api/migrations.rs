@@ -275,3 +275,55 @@ async fn a_deleted_sqlite_file_is_503_and_readiness_says_what_to_run() {
     let ready: serde_json::Value = app.admin_get("/readyz").await.json().await.unwrap();
     assert!(ready.to_string().contains("migrate up"), "{ready}");
 }
+
+/// Issue #16: a read-only command must not create state.
+#[test]
+fn migrate_status_without_a_database_says_so_and_creates_nothing() {
+    let dir = TempDir::new();
+    let mut env = base_env();
+    let file = dir.0.join("atlas.db");
+    env.insert(
+        "ATLAS_DATABASE__SQLITE_PATH".into(),
+        file.display().to_string(),
+    );
+    let (status, _, stderr, _) = run(&["migrate", "status"], &env);
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains("no database at"), "{stderr}");
+    assert!(!file.exists(), "status created {}", file.display());
+}
+
+/// Issue #16: the migration line says `"from":0,"to":N`, not `"None"`/`"Some(N)"`;
+/// and `LOG_FORMAT=pretty` writes no colour codes into a pipe or file.
+#[test]
+fn the_migration_log_line_has_plain_versions_and_pretty_logs_no_colour_codes_when_piped() {
+    let dir = TempDir::new();
+    let mut env = base_env();
+    env.insert(
+        "ATLAS_DATABASE__SQLITE_PATH".into(),
+        dir.0.join("atlas.db").display().to_string(),
+    );
+    // Commands log to stderr; stdout is for what they print.
+    let (status, _, stderr, _) = run(&["migrate", "up"], &env);
+    assert!(status.success(), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("migrations applied"))
+        .unwrap_or_else(|| panic!("no migration line in {stderr}"));
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["from"], 0, "{line}");
+    assert_eq!(v["to"], known_migrations() as u64, "{line}");
+
+    let dir = TempDir::new();
+    env.insert(
+        "ATLAS_DATABASE__SQLITE_PATH".into(),
+        dir.0.join("atlas.db").display().to_string(),
+    );
+    env.insert("LOG_FORMAT".into(), "pretty".into());
+    let (status, _, stderr, _) = run(&["migrate", "up"], &env);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("migrations applied"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a pipe: {stderr:?}"
+    );
+}

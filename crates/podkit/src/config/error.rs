@@ -61,7 +61,7 @@ pub(super) fn convert(fig: &Figment, err: figment::Error) -> ConfigError {
         .or(err.metadata.as_ref())
         .map(describe)
         .unwrap_or_else(|| "configuration".into());
-    let mut reason = err.kind.to_string();
+    let mut reason = reason_of(&err.kind);
     if key.contains("token") || key.contains("password") || key.contains("url") {
         reason = redact_values(&reason);
     }
@@ -69,6 +69,25 @@ pub(super) fn convert(fig: &Figment, err: figment::Error) -> ConfigError {
         key: if key.is_empty() { "(root)".into() } else { key },
         source_name,
         reason,
+    }
+}
+
+/// figment's reason in plain words: its own wording quotes with backticks inside
+/// backticks (`expected `one of `a`, `b```), which reads badly in a log line.
+fn reason_of(kind: &figment::error::Kind) -> String {
+    use figment::error::Kind;
+    match kind {
+        Kind::UnknownField(_, expected) => {
+            format!("unknown field; expected one of: {}", expected.join(", "))
+        }
+        Kind::UnknownVariant(found, expected) => {
+            format!(
+                "unknown value {found:?}; expected one of: {}",
+                expected.join(", ")
+            )
+        }
+        Kind::MissingField(field) => format!("missing field {field:?}"),
+        other => other.to_string().replace('`', "'"),
     }
 }
 

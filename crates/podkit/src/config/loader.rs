@@ -482,7 +482,13 @@ mod tests {
         let msg = err(loader(&[]).file(Some(f.0.clone())));
         assert!(msg.contains("key `server.prot`"), "{msg}");
         assert!(msg.contains(&f.0.display().to_string()), "{msg}");
-        assert!(msg.contains("unknown field"), "{msg}");
+        assert!(msg.contains("unknown field; expected one of: "), "{msg}");
+        let reason = msg.split_once(": ").map_or("", |(_, r)| r);
+        let reason = reason.split_once(": ").map_or("", |(_, r)| r);
+        assert!(
+            !reason.contains('`'),
+            "one level of quoting (issue #16): {msg}"
+        );
 
         let f = yaml_file("serverr:\n  port: 1\n");
         let msg = err(loader(&[]).file(Some(f.0.clone())));

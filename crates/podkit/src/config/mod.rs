@@ -39,7 +39,7 @@ mod error;
 mod loader;
 mod log;
 mod metrics;
-mod otel;
+pub(crate) mod otel;
 mod ratelimit;
 mod secret;
 mod server;

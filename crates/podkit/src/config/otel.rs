@@ -61,3 +61,62 @@ impl Default for OtelConfig {
         }
     }
 }
+
+impl OtelConfig {
+    /// `service.name` as exported: `service_name` (`OTEL_SERVICE_NAME`), else
+    /// `service.name` in `resource_attributes`, else `fallback` (the build's name).
+    pub fn service_name_or(&self, fallback: &str) -> String {
+        let from_attributes = || {
+            resource_attributes(self.resource_attributes.as_deref().unwrap_or(""))
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "service.name")
+                .map(|(_, v)| v)
+        };
+        self.service_name
+            .clone()
+            .filter(|n| !n.is_empty())
+            .or_else(from_attributes)
+            .unwrap_or_else(|| fallback.to_owned())
+    }
+}
+
+/// `OTEL_RESOURCE_ATTRIBUTES`: `key=value,key=value`, values percent-encoded (W3C
+/// baggage octets).
+///
+/// # Errors
+/// A pair that is not `key=value`, or a bad percent escape; the message quotes it.
+pub fn resource_attributes(raw: &str) -> Result<Vec<(String, String)>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let bad = || {
+                format!(
+                    "`resource_attributes`: {pair:?} is not key=value (percent-encode \
+                     `,` `=` `%` in values)"
+                )
+            };
+            let (k, v) = pair.split_once('=').ok_or_else(bad)?;
+            let (k, v) = (k.trim(), v.trim());
+            if k.is_empty() {
+                return Err(bad());
+            }
+            Ok((k.to_owned(), percent_decode(v).ok_or_else(bad)?))
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).ok()
+}

@@ -35,9 +35,13 @@ where
     S: Serialize + DeserializeOwned + Send + Sync + 'static,
 {
     /// A service with its build identity and loaded configuration.
-    pub fn new(build: BuildInfo, config: Config<S>) -> Self {
+    pub fn new(build: BuildInfo, mut config: Config<S>) -> Self {
         // One crypto provider for every TLS connection, whichever library opens it.
         crate::tls::install_default_provider();
+        // `config` and the admin port show the name traces are exported under,
+        // not `null` for "derived".
+        let otel = &mut config.kit.otel;
+        otel.service_name = Some(otel.service_name_or(build.name));
         Self { build, config }
     }
 

@@ -96,10 +96,23 @@ pub(super) fn sink_layer(sink: &SinkConfig, writer: BatchWriter) -> BoxedLayer {
         LogFormat::Json => json_layer(writer).with_filter(range).boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
             .with_writer(writer)
-            .with_ansi(matches!(sink.kind, SinkKind::Stdout | SinkKind::Stderr))
+            .with_ansi(colour(&sink.kind, std::env::var_os("NO_COLOR").is_some()))
             .with_filter(range)
             .boxed(),
     }
+}
+
+/// Colour only for a terminal: not for file sinks, and not for stdout or stderr
+/// redirected into a file or a pipe (issue #16: escape codes in log files), nor
+/// when `NO_COLOR` is set (no-color.org).
+fn colour(kind: &SinkKind, no_color: bool) -> bool {
+    use std::io::IsTerminal;
+    !no_color
+        && match kind {
+            SinkKind::Stdout => std::io::stdout().is_terminal(),
+            SinkKind::Stderr => std::io::stderr().is_terminal(),
+            SinkKind::File => false,
+        }
 }
 
 /// The JSON line format: `timestamp`, `level`, `target`, `message`, the event's fields,

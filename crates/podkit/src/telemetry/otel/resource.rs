@@ -13,12 +13,7 @@ use crate::config::OtelConfig;
 pub(super) fn resource(cfg: &OtelConfig, build: &BuildInfo) -> Result<Resource, OtelError> {
     let attrs = parse_attributes(cfg.resource_attributes.as_deref().unwrap_or(""))?;
     let given = |key: &str| attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    let name = cfg
-        .service_name
-        .clone()
-        .filter(|n| !n.is_empty())
-        .or_else(|| given("service.name"))
-        .unwrap_or_else(|| build.name.to_owned());
+    let name = cfg.service_name_or(build.name);
     let version = given("service.version").unwrap_or_else(|| build.release.to_owned());
     Ok(Resource::builder_empty()
         .with_detector(Box::new(
@@ -30,40 +25,8 @@ pub(super) fn resource(cfg: &OtelConfig, build: &BuildInfo) -> Result<Resource, 
         .build())
 }
 
-/// `key=value,key=value`, values percent-encoded (W3C baggage octets).
 fn parse_attributes(raw: &str) -> Result<Vec<(String, String)>, OtelError> {
-    raw.split(',')
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let bad = || {
-                OtelError(format!(
-                    "`resource_attributes`: {pair:?} is not key=value (percent-encode \
-                     `,` `=` `%` in values)"
-                ))
-            };
-            let (k, v) = pair.split_once('=').ok_or_else(bad)?;
-            let (k, v) = (k.trim(), v.trim());
-            if k.is_empty() {
-                return Err(bad());
-            }
-            Ok((k.to_owned(), percent_decode(v).ok_or_else(bad)?))
-        })
-        .collect()
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let mut out = Vec::with_capacity(s.len());
-    let mut bytes = s.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'%' {
-            let hex = [bytes.next()?, bytes.next()?];
-            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
-        } else {
-            out.push(b);
-        }
-    }
-    String::from_utf8(out).ok()
+    crate::config::otel::resource_attributes(raw).map_err(OtelError)
 }
 
 #[cfg(test)]
