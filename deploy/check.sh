@@ -14,7 +14,8 @@
 # scans manifests, chart and Dockerfiles with checkov (0 failures allowed;
 # skips only inline, each with its reason), lints the Dockerfiles and shell
 # scripts, checks and unit-tests the Prometheus rules, checks the dashboard
-# and the compose file, and cross-checks metric names with docs/contract.md.
+# and the compose file, cross-checks metric names with docs/contract.md, and
+# checks that every alert links its own section of deploy/RUNBOOK.md.
 # Policy checks (deploy/tools/check_policy.py) then ask whether the rendered
 # manifests mean what the kit promises (probes, grace period, security
 # context, admin port, NetworkPolicy, image tag, HPA, migrate Job), and their
@@ -318,6 +319,9 @@ run "dashboard JSON" json_valid "$DEPLOY"/grafana/dashboards/*.json
 run "metric names match docs/contract.md" \
   python3 "$DEPLOY/tools/check_contract.py" "$ROOT/docs/contract.md" \
     "$DEPLOY"/prometheus/rules/*.yaml "$DEPLOY"/grafana/dashboards/*.json
+run "every alert links its own RUNBOOK.md section (+ break-tests)" \
+  python3 "$DEPLOY/tools/check_runbook.py" --self-test "$DEPLOY/RUNBOOK.md" \
+    "$DEPLOY"/prometheus/rules/*.yaml
 
 echo "== compose"
 run "docker-compose config (with .env.example)" \

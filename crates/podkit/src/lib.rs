@@ -41,6 +41,12 @@ pub mod telemetry;
 pub mod tls;
 pub mod workers;
 
+// The README's example compiles (it serves until SIGTERM, so it is not run; the
+// same service runs in `tests/examples.rs`).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use build::BuildInfo;
 pub use client::{ClientConfig, ClientError, HttpClient};
 pub use config::{Config, ConfigError, KitConfig, Loader, Secret, SecretUrl};

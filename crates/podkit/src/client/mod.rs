@@ -28,13 +28,25 @@
 //!
 //! Redirects are returned, not followed.
 //!
-//! ```no_run
+//! ```
 //! use podkit::client::{ClientConfig, HttpClient};
 //!
-//! # async fn demo(metrics: &podkit::Metrics) -> Result<(), Box<dyn std::error::Error>> {
-//! let rates = HttpClient::build("rates", ClientConfig::default(), Some(metrics))?;
-//! let res = rates.get("http://rates.fx.svc:8080/v1/rates/EUR").await?.error_for_status()?;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! # let rates_url = format!("http://{}/v1/rates/EUR", listener.local_addr()?);
+//! # let upstream = axum::Router::new().route("/v1/rates/EUR",
+//! #     axum::routing::get(|| async { axum::Json(serde_json::json!({"USD": 1.08})) }));
+//! # tokio::spawn(async move { axum::serve(listener, upstream).await });
+//! # let build = podkit::BuildInfo { name: "demo", release: "0", commit: "unset", build_time: "unset" };
+//! # let metrics = podkit::Metrics::build(&Default::default(), &build)?;
+//! // In a start function: `Some(&ctx.metrics)`, and the config from the service's section.
+//! let rates = HttpClient::build("rates", ClientConfig::default(), Some(&metrics))?;
+//! // `rates_url` is, say, "http://rates.fx.svc:8080/v1/rates/EUR".
+//! let res = rates.get(&rates_url).await?.error_for_status()?;
 //! let body: serde_json::Value = res.json()?;
+//! assert_eq!(body["USD"], 1.08);
+//! assert!(metrics.render().contains(r#"http_client_requests_total{client="rates",host="127.0.0.1",method="GET",status="200"} 1"#));
 //! # Ok(()) }
 //! ```
 //!

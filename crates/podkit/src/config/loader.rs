@@ -23,6 +23,50 @@ struct Layer {
 
 /// Builds a [`Config`] from the layers. See the [`config`](super) module docs for
 /// the precedence.
+///
+/// ```
+/// use podkit::Loader;
+/// use serde::{Deserialize, Serialize};
+///
+/// /// The service's own sections, beside podkit's (`server`, `shutdown`, …).
+/// #[derive(Debug, Default, Serialize, Deserialize)]
+/// #[serde(default)]
+/// struct Settings {
+///     greeting: Greeting,
+/// }
+///
+/// #[derive(Debug, Serialize, Deserialize)]
+/// #[serde(default, deny_unknown_fields)]
+/// struct Greeting {
+///     text: String,
+/// }
+///
+/// impl Default for Greeting {
+///     fn default() -> Self {
+///         Self { text: "hello".into() }
+///     }
+/// }
+///
+/// // `with_env` stands in for the process environment; a service calls `Loader::new`
+/// // alone (or `CommonArgs::loader`, which adds the command-line flags).
+/// let config = Loader::new("DEMO")
+///     .with_env([
+///         ("PORT", "9000"),
+///         ("DEMO_GREETING__TEXT", "hi"),
+///         ("DEMO_SHUTDOWN__DRAIN_DELAY", "2s"),
+///         ("DEMO_PORT", "tcp://10.0.0.1:80"), // a Kubernetes service link: ignored
+///     ])
+///     .flag("--port", "server.port", "9100") // flags win over the environment
+///     .load::<Settings>()?;
+/// assert_eq!(config.kit.server.port, 9100);
+/// assert_eq!(config.kit.shutdown.drain_delay, std::time::Duration::from_secs(2));
+/// assert_eq!(config.service.greeting.text, "hi");
+///
+/// // A bad value names the key, where it came from, and why.
+/// let err = Loader::new("DEMO").with_env([("PORT", "70000")]).load::<Settings>().unwrap_err();
+/// assert!(err.to_string().contains("key `server.port` from environment variable `PORT`"), "{err}");
+/// # Ok::<(), podkit::ConfigError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Loader {
     prefix: String,

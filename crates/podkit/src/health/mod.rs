@@ -107,9 +107,17 @@ impl Health {
     /// Register a gating readiness check: `Ok` passes, `Err(reason)` fails and
     /// turns `/readyz` 503. Same as [`Health::add_check_with`] with [`Role::Gating`].
     ///
-    /// ```no_run
-    /// # let health = podkit::Health::build(&Default::default(), None).unwrap();
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // A service gets its `Health` from `Context::health` in its start function.
+    /// let health = podkit::Health::build(&Default::default(), None).unwrap();
     /// health.add_check("upstream", || async { Ok(()) });
+    /// health.add_check("queue", || async { Err("broker.svc:5672: connection refused".to_string()) });
+    /// health.mark_started(); // the pod does this once the start function returns
+    /// let report = health.readiness().await; // what `/readyz` answers
+    /// assert!(!report.is_ready(), "a failing gating check turns readiness off");
+    /// # }
     /// ```
     pub fn add_check<F, Fut>(&self, name: &str, check: F)
     where
@@ -123,10 +131,17 @@ impl Health {
     /// `health.checks.<name>.gates_readiness` overrides. Register checks in the
     /// start function: overrides are validated when it returns.
     ///
-    /// ```no_run
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
     /// # let health = podkit::Health::build(&Default::default(), None).unwrap();
     /// use podkit::health::Role;
-    /// health.add_check_with("database", Role::ReportOnly, || async { Ok(()) });
+    /// health.add_check_with("database", Role::ReportOnly, || async { Err("down".to_string()) });
+    /// health.mark_started();
+    /// let report = health.readiness().await;
+    /// assert!(report.is_ready(), "a report-only failure keeps the pod in traffic");
+    /// assert_eq!(report.degraded, ["database"]);
+    /// # }
     /// ```
     pub fn add_check_with<F, Fut>(&self, name: &str, role: Role, check: F)
     where

@@ -19,6 +19,30 @@ use crate::config::{Config, ConfigError};
 use crate::telemetry::{self, Telemetry};
 
 /// A podkit service: build identity plus effective configuration.
+///
+/// `main` parses the command line, loads the config and hands a [`KitCommand`] and
+/// the start function to [`App::run`]. `serve` (the default) runs until SIGTERM,
+/// so this example runs `config`, which prints the effective configuration:
+///
+/// ```
+/// use std::convert::Infallible;
+/// use podkit::cli::KitCommand;
+/// use podkit::config::NoSettings;
+/// use podkit::{App, BuildInfo, Context, Loader};
+///
+/// async fn start(ctx: Context<NoSettings>) -> Result<axum::Router, Infallible> {
+///     ctx.health.add_check("always", || async { Ok(()) });
+///     Ok(axum::Router::new().route("/", axum::routing::get(|| async { "hello" })))
+/// }
+///
+/// let build = BuildInfo { name: "demo", release: "0.1.0", commit: "unset", build_time: "unset" };
+/// let config = Loader::new("DEMO")
+///     .with_env([("ADMIN_TOKEN", "s3cret")])
+///     .load::<NoSettings>()
+///     .unwrap_or_else(|e| panic!("{e}")); // a binary: `return podkit::exit_config_error(e)`
+/// let code = App::new(build, config).run(KitCommand::Config, start);
+/// assert_eq!(code, std::process::ExitCode::SUCCESS); // printed the YAML, the token as ***
+/// ```
 pub struct App<S> {
     build: BuildInfo,
     config: Config<S>,

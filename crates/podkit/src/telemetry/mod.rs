@@ -89,7 +89,25 @@ impl Telemetry {
 /// Install the global subscriber from `log` (and `otel`, with the feature).
 ///
 /// The filter is `log.level` (`LOG_LEVEL`, or `RUST_LOG` which the config loader maps
-/// onto the same key and lets win).
+/// onto the same key and lets win). [`App`](crate::App) calls it; a service calls it
+/// itself only without `App` (a one-off tool, say).
+///
+/// ```
+/// use podkit::{config::NoSettings, BuildInfo, Loader};
+///
+/// let build = BuildInfo { name: "demo", release: "0.1.0", commit: "unset", build_time: "unset" };
+/// let config = Loader::new("DEMO")
+///     .with_env([("LOG_LEVEL", "info,demo=debug"), ("LOG_FORMAT", "json")])
+///     .load::<NoSettings>()?;
+/// let telemetry = podkit::telemetry::init(&config.kit, &build)?;
+/// // One JSON object a line on stdout: timestamp, level, target, message, fields.
+/// tracing::info!(phase = "starting", "a line with a `phase` field");
+/// assert_eq!(telemetry.control().state().filter, "info,demo=debug");
+/// // A second subscriber is refused: init once, in `main`.
+/// assert!(podkit::telemetry::init(&config.kit, &build).is_err());
+/// telemetry.flush(); // at exit: write out what is buffered
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
 /// A bad filter, an unopenable log file, or a subscriber already installed.

@@ -19,6 +19,10 @@
 //!
 //! The config section lives in the service's own config, not in podkit's:
 //!
+//! This start function needs a running pod's `Context`, so it is compiled here and
+//! run in `examples/full.rs` (and its test); the [`WorkerPool`] example runs a pool
+//! alone.
+//!
 //! ```no_run
 //! # use std::convert::Infallible;
 //! use podkit::workers::{Rejected, WorkerPool, WorkerPoolConfig};
@@ -106,6 +110,36 @@ pub struct ShutdownReport {
 }
 
 /// A fixed number of workers behind a bounded queue. Clones share the pool.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use std::time::Duration;
+/// use podkit::workers::{Rejected, WorkerPool, WorkerPoolConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let config = WorkerPoolConfig {
+///     workers: NonZeroUsize::new(1).unwrap(),
+///     queue_size: NonZeroUsize::new(1).unwrap(),
+///     ..Default::default()
+/// };
+/// let pool = WorkerPool::build("mailer", config, None).unwrap();
+/// let (started, wait_started) = tokio::sync::oneshot::channel();
+/// let (release, wait_release) = tokio::sync::oneshot::channel::<()>();
+/// // The first task takes the only worker until it is released…
+/// pool.try_submit(move |_task| async move {
+///     started.send(()).ok();
+///     wait_release.await.ok();
+/// }).unwrap();
+/// wait_started.await.unwrap();
+/// // …the second waits in the queue of one, and the third is turned away.
+/// pool.try_submit(|_task| async {}).unwrap();
+/// assert_eq!(pool.try_submit(|_task| async {}), Err(Rejected::QueueFull)); // → 429
+/// release.send(()).unwrap();
+/// let report = pool.shutdown(Duration::from_secs(1)).await;
+/// assert_eq!((report.completed, report.cancelled), (2, 0));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct WorkerPool {
     inner: Arc<Shared>,
