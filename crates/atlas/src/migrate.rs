@@ -11,7 +11,7 @@ use clap::Subcommand;
 use sqlx::migrate::Migrate;
 use sqlx::Connection as _;
 
-use crate::config::Config;
+use crate::config::{Config, DatabaseConfig};
 use crate::store::schema::{record_kinds, Window};
 use crate::store::{expected_version, Catalog, Db, Kind};
 
@@ -37,16 +37,8 @@ pub enum Action {
 /// The database is unreachable (one line: `database host:port: cause`) or a
 /// migration failed (it is rolled back).
 pub async fn run(config: Arc<Config>, action: Action) -> anyhow::Result<()> {
-    let database = &config.service.database;
-    // `status` only reads: it must not create the SQLite file `connect_lazy` would.
-    if matches!(action, Action::Status) && database.url.is_none() && !database.sqlite_path.exists()
-    {
-        anyhow::bail!(
-            "no database at {}: nothing is applied yet ('atlas migrate up', or starting atlas, creates it)",
-            database.sqlite_path.display()
-        );
-    }
-    let db = Db::connect_lazy(database, None)?;
+    let (database, _scratch) = status_source(&config.service.database, &action)?;
+    let db = Db::connect_lazy(&database, None)?;
     if let Err(failure) = db.connect_once().await {
         db.close().await;
         return Err(failure.into());
@@ -58,6 +50,41 @@ pub async fn run(config: Arc<Config>, action: Action) -> anyhow::Result<()> {
     };
     db.close().await;
     result
+}
+
+/// Where `action` reads: the configured database, except that `status` on an
+/// SQLite file that does not exist reads an empty scratch database instead (every
+/// migration pending), removed afterwards: a read-only command must not create the
+/// file.
+fn status_source(
+    cfg: &DatabaseConfig,
+    action: &Action,
+) -> anyhow::Result<(DatabaseConfig, Option<Scratch>)> {
+    let missing = cfg.url.is_none() && !cfg.sqlite_path.exists();
+    if !(matches!(action, Action::Status) && missing) {
+        return Ok((cfg.clone(), None));
+    }
+    tracing::info!(
+        path = %cfg.sqlite_path.display(),
+        "no database yet: every migration is pending ('atlas migrate up', or starting atlas, creates it)"
+    );
+    let dir = std::env::temp_dir().join(format!("atlas-status-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).context("creating a scratch directory")?;
+    let scratch = Scratch(dir);
+    let cfg = DatabaseConfig {
+        sqlite_path: scratch.0.join("empty.db"),
+        ..cfg.clone()
+    };
+    Ok((cfg, Some(scratch)))
+}
+
+/// A directory removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Apply pending migrations (also used at start-up when `migrate.on_start`).

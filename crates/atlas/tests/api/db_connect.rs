@@ -52,11 +52,11 @@ async fn expect_failure(url: &str, args: &[&str], code: i32, needles: &[&str]) -
 #[tokio::test]
 async fn a_bad_database_url_exits_2_naming_the_key_before_anything_binds() {
     let cases = [
-        ("mysql://app:hunter2@localhost/atlas", "unsupported scheme `mysql`"),
-        ("postgres://app:hunter2@localhost/atlas?sslmode=strict", "unknown `sslmode` value `strict`"),
-        ("postgres://app:hunter2@localhost/atlas?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem", "`sslrootcert` /nonexistent/ca.pem: cannot read the file"),
-        ("postgres://app:hunter2@localhost/atlas?sslcert=/nonexistent/c.pem&sslkey=/nonexistent/c.key", "`sslcert` /nonexistent/c.pem"),
-        (concat!("postgres://app:hunter2@localhost/atlas?sslcert=", env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"), "`sslcert` is set without `sslkey`"),
+        ("mysql://app:hunter2@localhost/atlas", "unsupported scheme 'mysql'"),
+        ("postgres://app:hunter2@localhost/atlas?sslmode=strict", "unknown 'sslmode' value 'strict'"),
+        ("postgres://app:hunter2@localhost/atlas?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem", "'sslrootcert' /nonexistent/ca.pem: cannot read the file"),
+        ("postgres://app:hunter2@localhost/atlas?sslcert=/nonexistent/c.pem&sslkey=/nonexistent/c.key", "'sslcert' /nonexistent/c.pem"),
+        (concat!("postgres://app:hunter2@localhost/atlas?sslcert=", env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"), "'sslcert' is set without 'sslkey'"),
     ];
     for (url, reason) in cases {
         for args in [&["config"][..], &[], &["migrate", "up"]] {

@@ -278,7 +278,7 @@ async fn a_deleted_sqlite_file_is_503_and_readiness_says_what_to_run() {
 
 /// Issue #16: a read-only command must not create state.
 #[test]
-fn migrate_status_without_a_database_says_so_and_creates_nothing() {
+fn migrate_status_without_a_database_lists_everything_pending_and_creates_nothing() {
     let dir = TempDir::new();
     let mut env = base_env();
     let file = dir.0.join("atlas.db");
@@ -286,9 +286,11 @@ fn migrate_status_without_a_database_says_so_and_creates_nothing() {
         "ATLAS_DATABASE__SQLITE_PATH".into(),
         file.display().to_string(),
     );
-    let (status, _, stderr, _) = run(&["migrate", "status"], &env);
-    assert!(!status.success(), "{stderr}");
-    assert!(stderr.contains("no database at"), "{stderr}");
+    let (status, stdout, stderr, _) = run(&["migrate", "status"], &env);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("no database yet"), "{stderr}");
+    let pending = stdout.lines().filter(|l| l.contains("pending")).count();
+    assert_eq!(pending, known_migrations(), "{stdout}");
     assert!(!file.exists(), "status created {}", file.display());
 }
 
