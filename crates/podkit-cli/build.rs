@@ -12,21 +12,19 @@ fn main() {
     let mut files = Vec::new();
     walk(&template, &mut files);
     files.sort();
-    let mut code =
-        String::from("/// The template tree: path (relative, `/`-separated) and text.\n");
-    code.push_str("pub static FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// The template tree: path (relative, `/`-separated), text, executable bit.\n",
+    );
+    code.push_str("pub static FILES: &[(&str, &str, bool)] = &[\n");
     for path in &files {
         let rel = path.strip_prefix(&template).expect("walked from template");
         let rel = rel
             .to_str()
             .expect("template paths are UTF-8")
             .replace('\\', "/");
-        writeln!(
-            code,
-            "    ({rel:?}, include_str!({:?})),",
-            path.display().to_string()
-        )
-        .unwrap();
+        let exec = executable(path);
+        let abs = path.display().to_string();
+        writeln!(code, "    ({rel:?}, include_str!({abs:?}), {exec}),").unwrap();
     }
     code.push_str("];\n");
     let lock = root.join("../../Cargo.lock");
@@ -45,6 +43,21 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     std::fs::write(out.join("template_files.rs"), code).expect("OUT_DIR is writable");
+}
+
+#[cfg(unix)]
+fn executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .expect("template file")
+        .permissions()
+        .mode();
+    mode & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn executable(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "sh")
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {

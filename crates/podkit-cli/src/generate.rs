@@ -64,7 +64,7 @@ pub struct File {
     pub path: String,
     /// Its contents.
     pub text: String,
-    /// Written with the executable bit (shell scripts).
+    /// Written with the executable bit (as the template file has it).
     pub executable: bool,
 }
 
@@ -83,10 +83,40 @@ impl Options {
             ("crate", n.snake()),
             ("ENV", n.env_prefix()),
             ("Camel", n.camel()),
+            ("camel_lower", n.camel().to_ascii_lowercase()),
             ("podkit_dep", dep),
         ]);
-        v.flags
-            .extend([("db", self.db == Db::Postgres), ("workers", self.workers)]);
+        let db = self.db == Db::Postgres;
+        // Shutdown hooks the service registers (the pool, the worker pool): the
+        // grace period must cover each one's `hook_timeout` (5 s) on top of the
+        // drain delay (5 s), the shutdown timeout (25 s), the OTLP flush (3 s) and
+        // a 5 s margin, as the generated deploy/tools/check_policy.py recomputes.
+        let hooks = usize::from(db) + usize::from(self.workers);
+        let grace = 5 + 25 + 5 * hooks.max(1) + 3 + 5;
+        let when_db = |text: &str| if db { text.to_string() } else { String::new() };
+        v.values.extend([
+            ("hooks", hooks.to_string()),
+            ("grace", (grace + 2).to_string()),
+            ("secrets_db", when_db(", DATABASE_URL")),
+            (
+                "dev_db",
+                when_db(" against a throwaway in-namespace PostgreSQL"),
+            ),
+            (
+                "quick_db",
+                when_db(&format!(", data in ./{}.db (SQLite)", n.as_str())),
+            ),
+            ("contract_db", when_db(", `db_*`")),
+        ]);
+        let mut sections = String::from("`greeting`");
+        if db {
+            sections.push_str(", `database`, `migrate`");
+        }
+        if self.workers {
+            sections.push_str(", `jobs`");
+        }
+        v.values.insert("config_sections", sections);
+        v.flags.extend([("db", db), ("workers", self.workers)]);
         v
     }
 }
@@ -99,7 +129,7 @@ impl Options {
 pub fn render_tree(opts: &Options) -> Result<Vec<File>, RenderError> {
     let vars = opts.vars();
     let mut files = Vec::new();
-    for (path, text) in template::FILES {
+    for (path, text, executable) in template::FILES {
         let text = render::render(path, text, &vars)?;
         if text.trim().is_empty() {
             continue;
@@ -110,11 +140,10 @@ pub fn render_tree(opts: &Options) -> Result<Vec<File>, RenderError> {
             reason,
         })?;
         let path = path.strip_suffix(".tmpl").unwrap_or(&path).to_string();
-        let executable = path.ends_with(".sh") || path.starts_with("scripts/");
         files.push(File {
             path,
             text,
-            executable,
+            executable: *executable,
         });
     }
     if let Some(lock) = template::LOCK {
