@@ -82,6 +82,58 @@ fn the_name_flows_into_crate_binary_env_prefix_and_metrics() {
 }
 
 #[test]
+fn the_name_flows_into_image_chart_namespace_dashboard_and_alerts() {
+    let files = render_tree(&opts(Db::None, false)).unwrap();
+    let has = |path: &str, needle: &str| {
+        let text = file(&files, path).unwrap_or_else(|| panic!("{path} missing"));
+        assert!(text.contains(needle), "{path} lacks {needle:?}");
+    };
+    has("deploy/helm/order-api/Chart.yaml", "name: order-api");
+    has(
+        "deploy/helm/order-api/values.yaml",
+        "repository: ghcr.io/example/order-api",
+    );
+    has(
+        "deploy/kubernetes/base/kustomization.yaml",
+        "namespace: order-api",
+    );
+    has(
+        "deploy/kubernetes/base/kustomization.yaml",
+        "ORDER_API_SHUTDOWN__TIMEOUT=25s",
+    );
+    has(
+        "deploy/grafana/dashboards/order-api.json",
+        "\"title\": \"order-api\"",
+    );
+    let rules = "deploy/prometheus/rules/order-api.rules.yaml";
+    has(rules, "alert: OrderApiErrorBudgetBurnFast");
+    has(rules, "RUNBOOK.md#orderapierrorbudgetburnfast");
+    has("deploy/RUNBOOK.md", "## OrderApiErrorBudgetBurnFast");
+    has("compose.yaml", "name: order-api");
+    has("deploy/docker/Dockerfile", "/usr/local/bin/order-api");
+    let helm_rules = file(&files, "deploy/helm/order-api/files/order-api.rules.yaml");
+    assert_eq!(
+        helm_rules,
+        file(&files, rules),
+        "the chart carries the same rules"
+    );
+}
+
+#[test]
+fn the_grace_period_covers_one_hook_timeout_per_shutdown_hook() {
+    for (db, workers, grace) in [
+        (Db::None, false, 45),
+        (Db::Postgres, false, 45),
+        (Db::Postgres, true, 50),
+    ] {
+        let files = render_tree(&opts(db, workers)).unwrap();
+        let values = file(&files, "deploy/helm/order-api/values.yaml").unwrap();
+        let line = format!("terminationGracePeriodSeconds: {grace}\n");
+        assert!(values.contains(&line), "{db:?} workers={workers}: {grace}");
+    }
+}
+
+#[test]
 fn a_published_podkit_is_a_version_requirement() {
     let mut o = opts(Db::None, false);
     o.podkit = PodkitSource::Version("0.1.0".into());
@@ -103,6 +155,14 @@ fn database_and_worker_parts_come_only_with_their_option() {
             "{o:?}"
         );
         assert_eq!(file(&files, "src/routes/items.rs").is_some(), db, "{o:?}");
+        let job = "deploy/kubernetes/base/migrate-job.yaml";
+        assert_eq!(file(&files, job).is_some(), db, "{o:?}");
+        let helm_job = "deploy/helm/order-api/templates/migrate-job.yaml";
+        assert_eq!(file(&files, helm_job).is_some(), db, "{o:?}");
+        let compose = file(&files, "compose.yaml").unwrap();
+        assert_eq!(compose.contains("postgres:"), db, "{o:?}");
+        let netpol = file(&files, "deploy/kubernetes/base/networkpolicy.yaml").unwrap();
+        assert_eq!(netpol.contains("5432"), db, "{o:?}");
         assert_eq!(
             file(&files, "src/routes/jobs.rs").is_some(),
             o.workers,
