@@ -5,7 +5,7 @@
 //!   DNS label, metric and environment prefixes, alert names).
 //! - [`render`]: the template language (`@@key@@`, whole-line `@@if flag@@`).
 //! - [`template`]: the template tree, embedded at build time from `template/`.
-//! - [`generate`]: [`Options`] → rendered files → a directory.
+//! - [`mod@generate`]: [`Options`] → rendered files → a directory.
 //!
 //! Why a binary crate and not a `cargo generate` template: the templates are plain
 //! files in this repository, rendered by code that is unit-tested and end-to-end
