@@ -3,8 +3,8 @@
 use crate::catalog::Encoded;
 use crate::domain::country::Country;
 use crate::domain::details::REGIONS;
-use crate::domain::{fold, CountryRef, CurrencyCode, NumericCode, PageLimit, SearchTerm};
-use crate::query::{Cursor, Keyed, Order, Paged, Projection, Shape, SortField, SortValue};
+use crate::domain::{fold, CountryRef, CurrencyCode, NumericCode, SearchTerm};
+use crate::query::{Filter, Keyed, ListRequest, Shape, SortField, SortValue};
 
 /// Fields a country list can be sorted by (`?sort=`), the default first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,9 +166,8 @@ pub struct CountryFilter {
     pub codes: Option<CodeSet>,
 }
 
-impl CountryFilter {
-    /// Whether `e` passes every filter.
-    pub fn matches(&self, e: &Encoded<Country>) -> bool {
+impl Filter<Country> for CountryFilter {
+    fn matches(&self, e: &Encoded<Country>) -> bool {
         let c = &e.value;
         let same = |want: &Option<String>, have: Option<&str>| {
             want.as_ref()
@@ -199,39 +198,7 @@ impl CountryFilter {
 }
 
 /// A checked country list request.
-#[derive(Debug, Clone)]
-pub struct CountryList {
-    /// Which countries.
-    pub filter: CountryFilter,
-    /// In which order.
-    pub order: Order<CountrySort>,
-    /// Which parts of each (all when `None`).
-    pub fields: Option<Projection>,
-    /// Start after this item.
-    pub after: Option<Cursor>,
-    /// Page size.
-    pub limit: PageLimit,
-    /// The query parameters as given (checked), to repeat in the `next` link.
-    pub echo: Vec<(&'static str, String)>,
-}
-
-impl CountryList {
-    /// The page of `all` (in any order) this request asks for.
-    pub fn select<'a>(
-        &self,
-        all: impl Iterator<Item = &'a Encoded<Country>>,
-    ) -> Paged<'a, Encoded<Country>> {
-        let by_key = self.order.field == CountrySort::Alpha2;
-        let matches = all.filter(|e| self.filter.matches(e));
-        crate::query::order::page(
-            matches,
-            self.order,
-            by_key,
-            self.after.as_ref(),
-            self.limit.as_usize(),
-        )
-    }
-}
+pub type CountryList = ListRequest<CountryFilter, CountrySort>;
 
 const NAMES: Shape = Shape::Object(&[("common", Shape::Leaf), ("official", Shape::Leaf)]);
 const DEMONYM: Shape = Shape::Object(&[("f", Shape::Leaf), ("m", Shape::Leaf)]);
@@ -272,6 +239,8 @@ pub const COUNTRY_SHAPE: Shape = Shape::Object(&[
 mod tests {
     use super::*;
     use crate::catalog::snapshot::tests::snap;
+    use crate::domain::PageLimit;
+    use crate::query::{Cursor, Order, Paged};
 
     fn list(filter: CountryFilter, sort: &str, after: Option<&str>, limit: u32) -> CountryList {
         CountryList {

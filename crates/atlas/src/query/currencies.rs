@@ -2,8 +2,8 @@
 
 use crate::catalog::Encoded;
 use crate::domain::currency::Currency;
-use crate::domain::{fold, PageLimit};
-use crate::query::{Cursor, Keyed, Order, Paged, Projection, Shape, SortField, SortValue};
+use crate::domain::fold;
+use crate::query::{Filter, Keyed, ListRequest, Shape, SortField, SortValue};
 
 /// Fields a currency list can be sorted by (`?sort=`), the default first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,40 +46,21 @@ pub const CURRENCY_SHAPE: Shape = Shape::Object(&[
     ("minor_units", Shape::Leaf),
 ]);
 
-/// A checked currency list request.
-#[derive(Debug, Clone)]
-pub struct CurrencyList {
+/// The filters of a currency list.
+#[derive(Debug, Clone, Default)]
+pub struct CurrencyFilter {
     /// Folded part of the name.
     pub q: Option<String>,
-    /// In which order.
-    pub order: Order<CurrencySort>,
-    /// Which parts of each (all when `None`).
-    pub fields: Option<Projection>,
-    /// Start after this item.
-    pub after: Option<Cursor>,
-    /// Page size.
-    pub limit: PageLimit,
-    /// The query parameters as given (checked), to repeat in the `next` link.
-    pub echo: Vec<(&'static str, String)>,
 }
 
-impl CurrencyList {
-    /// The page of `all` (in any order) this request asks for.
-    pub fn select<'a>(
-        &self,
-        all: impl Iterator<Item = &'a Encoded<Currency>>,
-    ) -> Paged<'a, Encoded<Currency>> {
-        let matches = all.filter(|e| self.q.as_ref().is_none_or(|q| e.search.contains(q)));
-        let by_key = self.order.field == CurrencySort::Code;
-        crate::query::order::page(
-            matches,
-            self.order,
-            by_key,
-            self.after.as_ref(),
-            self.limit.as_usize(),
-        )
+impl Filter<Currency> for CurrencyFilter {
+    fn matches(&self, e: &Encoded<Currency>) -> bool {
+        self.q.as_ref().is_none_or(|q| e.search.contains(q))
     }
 }
+
+/// A checked currency list request.
+pub type CurrencyList = ListRequest<CurrencyFilter, CurrencySort>;
 
 #[cfg(test)]
 mod tests {

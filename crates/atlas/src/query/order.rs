@@ -55,7 +55,8 @@ impl SortValue {
 
 /// A sortable field of one resource.
 pub trait SortField: Copy + Eq + 'static {
-    /// Every field and its name in `?sort=`, the default first.
+    /// Every field and its name in `?sort=`, the default first: the resource's
+    /// key, the tie-break of every other order.
     const ALL: &'static [(&'static str, Self)];
 }
 

@@ -11,7 +11,7 @@ use crate::query::countries::{
     parse_calling_code, parse_folded, parse_region, CodeSet, CountryFilter, CountryList,
     COUNTRY_SHAPE,
 };
-use crate::query::currencies::{CurrencyList, CURRENCY_SHAPE};
+use crate::query::currencies::{CurrencyFilter, CurrencyList, CURRENCY_SHAPE};
 use crate::query::{Order, Projection};
 
 use super::extract::FromQuery;
@@ -173,7 +173,9 @@ impl FromQuery for CurrencyList {
         ]);
         v.done(|| {
             Some(CurrencyList {
-                q: q?.map(|t| fold(t.as_str())),
+                filter: CurrencyFilter {
+                    q: q?.map(|t| fold(t.as_str())),
+                },
                 order: order?,
                 fields: fields?,
                 after: after?,
