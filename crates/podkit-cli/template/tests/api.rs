@@ -108,9 +108,10 @@ impl TestApp {
         self.client.get(url).send().await.expect("request sent")
     }
 
-    /// `/startupz` turns 200 once the start function has returned (bounded wait).
+    /// `/startupz` turns 200 once the start function has returned (bounded wait:
+    /// 30 s, for migrations on a busy CI machine).
     async fn wait_until_started(&self) {
-        for _ in 0..200 {
+        for _ in 0..1200 {
             if let Ok(r) = self.client.get(self.admin_url("/startupz")).send().await {
                 if r.status() == 200 {
                     return;
@@ -118,7 +119,7 @@ impl TestApp {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("the service did not start within 5 s");
+        panic!("the service did not start within 30 s");
     }
 
     /// Stop as on SIGTERM and require a clean exit within a bound.
