@@ -3,6 +3,8 @@
 //! time-zone boundary polygons ([`crate::zones::finder`]).
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -197,7 +199,8 @@ fn with_time(p: &Place) -> Result<PlaceTime, ApiError> {
     summary = "Search places by name",
     params(PlaceQuery),
     responses(
-        (status = 200, description = "Matching places (possibly none)", body = PlaceList),
+        (status = 200, description = "Matching places (possibly none)", body = PlaceList, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "`q` missing or blank, or `limit` out of range", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Place data not loaded yet", body = ProblemDoc, content_type = "application/problem+json"),
@@ -205,7 +208,8 @@ fn with_time(p: &Place) -> Result<PlaceTime, ApiError> {
 pub async fn search(
     State(s): State<AppState>,
     Checked(q): Checked<PlaceSearch>,
-) -> Result<Json<PlaceList>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let idx = index(&s).await?;
     let items = idx
         .search(q.q.as_str(), q.limit.as_usize())
@@ -215,10 +219,11 @@ pub async fn search(
             r#match: match_name(m).into(),
         })
         .collect();
-    Ok(Json(PlaceList {
+    let list = PlaceList {
         items,
         attribution: ATTRIBUTION.into(),
-    }))
+    };
+    Ok(super::list_response(&headers, &list))
 }
 
 /// The local time at the best match for a name, with alternatives when ambiguous.

@@ -3,6 +3,8 @@
 //! compiled into the binary (chrono-tz).
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::Json;
 use chrono::Utc;
 use chrono_tz::Tz;
@@ -150,7 +152,8 @@ impl FromQuery for ZoneListRequest {
     summary = "List time zones",
     params(ZoneListQuery),
     responses(
-        (status = 200, description = "A page of canonical zones (no links such as Europe/Kiev), by name", body = Page<ZoneSummary>),
+        (status = 200, description = "A page of canonical zones (no links such as Europe/Kiev), by name", body = Page<ZoneSummary>, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the ETag given"),
         (status = 400, description = "A parameter is not of its type (`limit=abc`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 422, description = "A parameter is out of range or badly formed (`offset=+5`, `limit=0`)", body = ProblemDoc, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable (with `country`)", body = ProblemDoc, content_type = "application/problem+json"),
@@ -158,7 +161,8 @@ impl FromQuery for ZoneListRequest {
 pub async fn list(
     State(s): State<AppState>,
     Checked(q): Checked<ZoneListRequest>,
-) -> Result<Json<Page<ZoneSummary>>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let within = match &q.country {
         None => None,
         Some(code) => match find(&s, code).await {
@@ -179,7 +183,8 @@ pub async fn list(
         ("offset", offset.as_deref()),
     ];
     let page = catalog::list(&f, Utc::now());
-    Ok(Json(Page::at("/api/v1/timezones", &pairs, q.limit, page)))
+    let page = Page::at("/api/v1/timezones", &pairs, q.limit, page);
+    Ok(super::list_response(&headers, &page))
 }
 
 #[cfg(test)]

@@ -51,6 +51,14 @@ async fn lists_answer_304_until_they_change(app: &TestApp, _: &TestDb) {
     assert_ne!(first, other, "each page has its own tag");
     tag_and_304(app, "/api/v1/currencies?limit=5").await;
     let users = tag_and_304(app, "/api/v1/currencies/EUR/countries").await;
+    tag_and_304(app, "/api/v1/countries/PT/subdivisions?limit=5").await;
+    tag_and_304(app, "/api/v1/timezones?country=PT").await;
+    tag_and_304(app, "/api/v1/places?q=lisbon").await;
+    tag_and_304(
+        app,
+        "/api/v1/countries?region=europe&fields=name&sort=-name",
+    )
+    .await;
 
     // A write changes `total`, so every page of the list has a new tag.
     let res = app.http.post(format!("{}/api/v1/countries", app.api))
