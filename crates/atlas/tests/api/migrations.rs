@@ -214,6 +214,8 @@ async fn a_database_outage_is_503_with_retry_after_and_recovers_by_itself() {
         ("ATLAS_DATABASE__ACQUIRE_TIMEOUT", "1s"),
         // Gating is opt-in since #13; this test is about the gated recovery.
         ("ATLAS_HEALTH__CHECKS__DATABASE__GATES_READINESS", "true"),
+        // Reads from the database, not the snapshot (see health.rs).
+        ("ATLAS_API__CACHE", "false"),
     ])
     .await;
     assert_eq!(app.get("/api/v1/countries/PT").await.status(), 200);
