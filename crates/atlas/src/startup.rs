@@ -254,7 +254,7 @@ pub fn router(state: AppState, build: podkit::BuildInfo) -> Router {
         let json = doc
             .to_json()
             .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-        app = app.merge(routes::docs::router(json));
+        app = app.merge(routes::docs::router(routes::sparse_doc::apply(json)));
     }
     app
 }

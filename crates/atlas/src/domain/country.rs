@@ -69,16 +69,16 @@ pub struct Country {
     #[schema(example = true)]
     pub un_member: Option<bool>,
     /// Demonyms by language code.
-    #[schema(example = json!({"eng": {"f": "Portuguese", "m": "Portuguese"}}))]
+    #[schema(example = json!({"eng": {"f": "Portuguese", "m": "Portuguese"}}), value_type = BTreeMap<String, Demonym>)]
     pub demonyms: ByLanguage<Demonym>,
     /// Names in the country's own languages, by language code.
-    #[schema(example = json!({"por": {"common": "Portugal", "official": "República Portuguesa"}}))]
+    #[schema(example = json!({"por": {"common": "Portugal", "official": "República Portuguesa"}}), value_type = BTreeMap<String, LocalName>)]
     pub native_names: ByLanguage<LocalName>,
     /// Other spellings and names.
     #[schema(example = json!(["PT", "Portuguesa"]))]
     pub alt_spellings: Vec<String>,
     /// Names in other languages, by language code.
-    #[schema(example = json!({"deu": {"common": "Portugal", "official": "Portugiesische Republik"}}))]
+    #[schema(example = json!({"deu": {"common": "Portugal", "official": "Portugiesische Republik"}}), value_type = BTreeMap<String, LocalName>)]
     pub translations: ByLanguage<LocalName>,
     /// The flag as an emoji, derived from `alpha2` (not stored).
     #[schema(example = "🇵🇹")]
@@ -190,12 +190,12 @@ pub struct CountryInput {
     pub un_member: Option<bool>,
     /// By ISO 639 three-letter code, at most 30; each name 1 to 100 characters.
     #[serde(default)]
-    #[schema(example = json!({"eng": {"f": "Portuguese", "m": "Portuguese"}}))]
+    #[schema(example = json!({"eng": {"f": "Portuguese", "m": "Portuguese"}}), value_type = BTreeMap<String, Demonym>)]
     pub demonyms: ByLanguage<Demonym>,
     /// By ISO 639 three-letter code, at most 30; `common` 1 to 200 characters,
     /// `official` 1 to 300.
     #[serde(default)]
-    #[schema(example = json!({"por": {"common": "Portugal", "official": "República Portuguesa"}}))]
+    #[schema(example = json!({"por": {"common": "Portugal", "official": "República Portuguesa"}}), value_type = BTreeMap<String, LocalName>)]
     pub native_names: ByLanguage<LocalName>,
     /// At most 30, each 1 to 200 characters.
     #[serde(default)]
@@ -203,7 +203,7 @@ pub struct CountryInput {
     pub alt_spellings: Vec<String>,
     /// By ISO 639 three-letter code, at most 60; as `native_names`.
     #[serde(default)]
-    #[schema(example = json!({"deu": {"common": "Portugal", "official": "Portugiesische Republik"}}))]
+    #[schema(example = json!({"deu": {"common": "Portugal", "official": "Portugiesische Republik"}}), value_type = BTreeMap<String, LocalName>)]
     pub translations: ByLanguage<LocalName>,
     /// Read-only: derived from `alpha2`. Accepted and ignored, so a body from
     /// `GET` can be sent back.

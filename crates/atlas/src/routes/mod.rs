@@ -10,6 +10,7 @@ pub mod home;
 pub mod imports;
 pub mod lists;
 pub mod places;
+pub mod sparse_doc;
 pub mod subdivisions;
 pub mod time;
 pub mod timezones;
