@@ -113,7 +113,7 @@ def precheck(sc, servers, ctx):
         return
     if sc["kind"] == "write":
         try:
-            ctx[sc["id"]] = writes.WriteMix(ctx["ws"], server)
+            ctx[sc["id"]] = writes.WriteMix(ctx["ws"], server, ctx["smoke"])
             sc["status"] = "ok"
         except Exception as e:  # recorded; a broken write set-up fails the smoke run
             sc["status"] = f"error: write mix set-up: {e}"
@@ -194,7 +194,7 @@ def run_all(ws, bins, s):
     if s["peer"]:
         servers["peer"] = srv.Server("peer", "peer", url=s["peer"])
         servers["peer"].status = "running"
-    ctx = {"ws": ws, "read_script": os.path.join(lib.BENCH, "wrk", "report.lua"), **extras}
+    ctx = {"ws": ws, "read_script": os.path.join(lib.BENCH, "wrk", "report.lua"), "smoke": s["smoke"], **extras}
     scenarios = define(s)
     for sc in scenarios:
         precheck(sc, servers, ctx)

@@ -14,15 +14,19 @@ POOL_SIZE = 512
 # The first entries: created before each run, only replaced, in rotation, so two
 # PUTs on one row are hundreds of requests apart.
 STABLE = 256
+# The smoke run proves the mix works, not its speed: a small pool, since set-up and
+# clean-up are one write at a time and a debug build refreshes its catalog per write.
+SMOKE_SIZES = (32, 16)
 
 
 class WriteMix:
     """A wrk script over a pool chosen against `server`'s data, and its set-up."""
 
-    def __init__(self, ws, server):
+    def __init__(self, ws, server, smoke=False):
         self.server = server
+        size, self.stable = SMOKE_SIZES if smoke else (POOL_SIZE, STABLE)
         codes, numerics = existing_currencies(server)
-        self.pool = free_pool(codes, numerics)
+        self.pool = free_pool(codes, numerics, size)
         self.script = ws.path(f"{server.name}-writes.lua")
         with open(os.path.join(lib.BENCH, "wrk", "writes.lua")) as f:
             body = f.read()
@@ -30,7 +34,7 @@ class WriteMix:
             report = f.read()
         lua = lambda entries: ", ".join(f'{{"{c}", "{n}"}}' for c, n in entries)
         with open(self.script, "w") as f:
-            f.write(f"STABLE = {{{lua(self.pool[:STABLE])}}}\nPOOL = {{{lua(self.pool[STABLE:])}}}\n{body}\n{report}")
+            f.write(f"STABLE = {{{lua(self.pool[:self.stable])}}}\nPOOL = {{{lua(self.pool[self.stable:])}}}\n{body}\n{report}")
 
     def run(self, seconds, connections):
         self.seed()
@@ -41,7 +45,7 @@ class WriteMix:
 
     def seed(self):
         with Client(self.server) as c:
-            for code, numeric in self.pool[:STABLE]:
+            for code, numeric in self.pool[:self.stable]:
                 status = c.call("POST", "/api/v1/currencies", payload(code, numeric, "Bench"))
                 if status != 201:
                     raise RuntimeError(f"seeding {code}: HTTP {status}")
@@ -105,12 +109,12 @@ def existing_currencies(server):
                 return codes, numerics
 
 
-def free_pool(codes, numerics):
-    """POOL_SIZE (code, numeric) pairs, both unused; codes start with Q, X, Z..."""
+def free_pool(codes, numerics, size=POOL_SIZE):
+    """`size` (code, numeric) pairs, both unused; codes start with Q, X, Z..."""
     letters = string.ascii_uppercase
     cands = ("".join(t) for first in "QZXJ" for t in itertools.product(first, letters, letters))
     free_codes = [c for c in cands if c not in codes]
     free_nums = [f"{n:03d}" for n in range(1000) if f"{n:03d}" not in numerics]
-    if len(free_codes) < POOL_SIZE or len(free_nums) < POOL_SIZE:
+    if len(free_codes) < size or len(free_nums) < size:
         raise RuntimeError("not enough unused currency codes for the write mix")
-    return list(zip(free_codes[:POOL_SIZE], free_nums[:POOL_SIZE]))
+    return list(zip(free_codes[:size], free_nums[:size]))

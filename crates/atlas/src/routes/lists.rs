@@ -190,9 +190,9 @@ impl FromQuery for CurrencyList {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FieldsQuery {
-    /// Only these fields, comma-separated, nested ones as dotted paths. Absent
-    /// means every field.
-    #[param(example = "name,capitals,latlng")]
+    /// Only these fields, comma-separated, nested ones as dotted paths
+    /// (`name,capitals,latlng.lat`). Absent means every field. No example value:
+    /// Swagger UI would fill it in, and "try it out" would show a part.
     pub fields: Option<String>,
 }
 
